@@ -1,0 +1,46 @@
+"""Dependencies shared by the routers: the process runtime and the admin check."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.runtime import Runtime
+
+_bearer = HTTPBearer(auto_error=False, description="An admin token from WITHHELD_ADMIN_TOKENS.")
+UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def require_admin(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The authenticated admin's name (what audit records show), or 401."""
+    if not runtime.tokens.configured:
+        raise HTTPException(
+            401,
+            detail="Authorization: writes are disabled because no admin token is configured "
+            "(set WITHHELD_ADMIN_TOKENS)",
+            headers=UNAUTHORIZED,
+        )
+    if credentials is None:
+        raise HTTPException(
+            401, detail="Authorization: bearer token required", headers=UNAUTHORIZED
+        )
+    name = runtime.tokens.authenticate(credentials.credentials)
+    if name is None:
+        raise HTTPException(401, detail="Authorization: invalid bearer token", headers=UNAUTHORIZED)
+    return name
+
+
+AdminDep = Annotated[str, Depends(require_admin)]

@@ -1,0 +1,177 @@
+"""Rules: withhold, lift, list, bulk. Each write is one transaction in a worker thread; once it
+commits, this process applies it before answering, so the next request here already sees it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from anyio import to_thread
+from fastapi import APIRouter, Body, Path, Query, Response, status
+
+from app.api.deps import UNAUTHORIZED, AdminDep, RuntimeDep
+from app.domain import LiftReason, RuleNotFoundError
+from app.schemas import (
+    AccountId,
+    AccountWithholdings,
+    BulkWithholdRead,
+    BulkWithholdRequest,
+    ErrorResponse,
+    LiftRequest,
+    RuleCountry,
+    RuleRead,
+    RuleWrite,
+)
+from app.services import withholdings as service
+from app.services.withholdings import RuleTerms
+
+router = APIRouter(tags=["withholdings"])
+
+AccountPath = Annotated[AccountId, Path(description="Account id (decimal string).")]
+CountryPath = Annotated[RuleCountry, Path(description="Country code, or XX for all countries.")]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorResponse,
+        "description": "Missing or invalid bearer token.",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    },
+    413: {"model": ErrorResponse, "description": "Request body too large."},
+    422: {"model": ErrorResponse, "description": "Invalid input; `loc` names the field."},
+    503: {"model": ErrorResponse, "description": "Database unavailable."},
+}
+_ = UNAUTHORIZED
+
+
+def _terms(body: RuleWrite | BulkWithholdRequest) -> RuleTerms:
+    return RuleTerms(reason=body.reason, order_ref=body.order_ref, expires_at=body.expires_at)
+
+
+def _stamp(response: Response, revision: int) -> None:
+    response.headers["X-Withheld-Revision"] = str(revision)
+
+
+@router.put(
+    "/accounts/{account}/withholdings/{country}",
+    response_model=RuleRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Withhold an account in a country (idempotent)",
+    responses={200: {"model": RuleRead, "description": "Already active; terms updated."}, **ERRORS},
+)
+async def withhold_account(
+    runtime: RuntimeDep,
+    actor: AdminDep,
+    account: AccountPath,
+    country: CountryPath,
+    body: RuleWrite,
+    response: Response,
+) -> RuleRead:
+    def work() -> service.WithholdOutcome:
+        with runtime.db.writing() as session:
+            return service.withhold(
+                session,
+                account=account,
+                country=country,
+                terms=_terms(body),
+                actor=actor,
+                now=datetime.now(UTC),
+            )
+
+    outcome = await to_thread.run_sync(work)
+    await runtime.follower.absorb(outcome.result)
+    response.status_code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
+    _stamp(response, outcome.result.revision)
+    return RuleRead.model_validate(outcome.rule)
+
+
+@router.delete(
+    "/accounts/{account}/withholdings/{country}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Lift an active withholding (kept in history, never deleted)",
+    responses={404: {"model": ErrorResponse, "description": "No active rule."}, **ERRORS},
+)
+async def lift_withholding(
+    runtime: RuntimeDep,
+    actor: AdminDep,
+    account: AccountPath,
+    country: CountryPath,
+    body: Annotated[LiftRequest | None, Body()] = None,
+) -> Response:
+    reason = body.reason if body is not None else LiftReason.OTHER
+
+    def work() -> service.LiftOutcome:
+        with runtime.db.writing() as session:
+            return service.lift(
+                session,
+                account=account,
+                country=country,
+                reason=reason,
+                actor=actor,
+                now=datetime.now(UTC),
+            )
+
+    outcome = await to_thread.run_sync(work)
+    await runtime.follower.absorb(outcome.result)
+    if outcome.rule is None:
+        raise RuleNotFoundError(account, country)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    _stamp(response, outcome.result.revision)
+    return response
+
+
+@router.get(
+    "/accounts/{account}/withholdings",
+    response_model=AccountWithholdings,
+    summary="An account's withholdings (withheld_in_countries, as Twitter's API names it)",
+    responses={422: ERRORS[422], 503: ERRORS[503]},
+)
+async def list_withholdings(
+    runtime: RuntimeDep,
+    account: AccountPath,
+    include_lifted: Annotated[bool, Query(description="Also return lifted rules.")] = False,
+) -> AccountWithholdings:
+    def work() -> AccountWithholdings:
+        with runtime.db.reading() as session:
+            rules = service.rules_of_account(
+                session, account=account, include_lifted=include_lifted
+            )
+            return AccountWithholdings(
+                account=account,
+                withheld_in_countries=sorted({r.country for r in rules if r.lifted_at is None}),
+                rules=[RuleRead.model_validate(rule) for rule in rules],
+            )
+
+    return await to_thread.run_sync(work)
+
+
+@router.post(
+    "/withholdings/bulk",
+    response_model=BulkWithholdRead,
+    summary="Withhold up to 100,000 (account, country) pairs, all or nothing",
+    responses={
+        200: {"model": BulkWithholdRead, "description": "Nothing new: all were active."},
+        201: {"model": BulkWithholdRead, "description": "At least one rule created."},
+        **ERRORS,
+    },
+)
+async def withhold_in_bulk(
+    runtime: RuntimeDep, actor: AdminDep, body: BulkWithholdRequest, response: Response
+) -> BulkWithholdRead:
+    items = [(item.account, item.country) for item in body.items]
+
+    def work() -> service.BulkOutcome:
+        with runtime.db.writing() as session:
+            return service.bulk_withhold(
+                session, items=items, terms=_terms(body), actor=actor, now=datetime.now(UTC)
+            )
+
+    outcome = await to_thread.run_sync(work)
+    await runtime.follower.absorb(outcome.result)
+    response.status_code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
+    _stamp(response, outcome.result.revision)
+    return BulkWithholdRead(
+        created=outcome.created,
+        already_active=outcome.already_active,
+        duplicates=outcome.duplicates,
+        revision=outcome.result.revision,
+    )

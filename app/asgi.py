@@ -1,0 +1,105 @@
+"""Plain ASGI layers that wrap the FastAPI app: they run before routing and cost almost nothing.
+
+``BodyLimit`` buffers request bodies up to a bound (413 beyond it, whether the client sent a
+Content-Length or streamed chunks) — FastAPI itself has no limit. ``RevisionHeader`` stamps every
+response with the changelog revision this process reflects, unless the handler set its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["ASGIApp", "BodyLimit", "Message", "Receive", "RevisionHeader", "Scope", "Send"]
+
+REVISION_HEADER = b"x-withheld-revision"
+
+
+async def send_json(
+    send: Send, status: int, payload: object, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = orjson.dumps(payload)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self) -> dict[str, str]:
+        return {"detail": f"request body exceeds {self.max_bytes} bytes"}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    await send_json(send, 400, {"detail": "invalid Content-Length header"})
+                    return
+                if declared > self.max_bytes:
+                    await send_json(send, 413, self._too_large(), [(b"connection", b"close")])
+                    return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await send_json(send, 413, self._too_large(), [(b"connection", b"close")])
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class RevisionHeader:
+    def __init__(self, app: ASGIApp, *, revision: Callable[[], int]) -> None:
+        self.app = app
+        self.revision = revision
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name == REVISION_HEADER for name, _ in headers):
+                    headers.append((REVISION_HEADER, str(self.revision()).encode()))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, stamped)

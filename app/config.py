@@ -1,0 +1,64 @@
+"""Settings: every knob is an environment variable prefixed ``WITHHELD_``, validated at start."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///data/withheld.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WITHHELD_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy-style URL. postgres:// and postgresql:// are accepted as written.",
+    )
+    admin_tokens: str = Field(
+        default="",
+        repr=False,
+        description="Comma-separated bearer tokens allowed to write, each `token` or `name:token`.",
+    )
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    poll_interval_s: float = Field(
+        default=0.1, gt=0, le=1.0, description="Changelog poll period (the staleness bound)."
+    )
+    expiry_interval_s: float = Field(default=0.5, gt=0, le=1.0)
+    min_revision_wait_s: float = Field(default=1.0, ge=0, le=10)
+    db_timeout_s: float = Field(
+        default=2.0, gt=0, description="Connect/lock timeout; an unreachable database fails fast."
+    )
+    migrate_on_start: bool = True
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _non_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @cached_property
+    def sqlite_path(self) -> Path | None:
+        """The database file, for SQLite URLs that name one (not ``:memory:``)."""
+        if not self.is_sqlite:
+            return None
+        _, _, path = self.database_url.partition(":///")
+        path = path.split("?", 1)[0]
+        if not path or path == ":memory:":
+            return None
+        return Path(path)
+
+
+def get_settings() -> Settings:
+    return Settings()

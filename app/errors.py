@@ -1,0 +1,75 @@
+"""One error shape for every failure: ``{"detail": ...}`` naming the field, never a 500 for bad
+input, never the offending input echoed back (a 10 MB body must not come back in a 422)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.domain import RuleNotFoundError
+
+log = logging.getLogger("withheld.api")
+
+MAX_REPORTED_ISSUES = 20
+UNAVAILABLE = {
+    "detail": "database unavailable: writes and history reads are refused; "
+    "visibility lookups keep answering from memory"
+}
+
+
+def _issue(error: Any) -> dict[str, Any]:
+    msg = str(error.get("msg", "invalid"))
+    if len(msg) > 300:
+        msg = msg[:300] + "…"
+    return {
+        "loc": list(error.get("loc", ())),
+        "msg": msg,
+        "type": str(error.get("type", "value_error")),
+    }
+
+
+async def _validation_error(_: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    issues = [_issue(error) for error in errors[:MAX_REPORTED_ISSUES]]
+    if len(errors) > MAX_REPORTED_ISSUES:
+        issues.append(
+            {
+                "loc": ["body"],
+                "msg": f"{len(errors) - MAX_REPORTED_ISSUES} more errors",
+                "type": "too_many_errors",
+            }
+        )
+    return ORJSONResponse({"detail": issues}, status_code=422)
+
+
+async def _http_error(_: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return ORJSONResponse(
+        {"detail": exc.detail}, status_code=exc.status_code, headers=dict(exc.headers or {})
+    )
+
+
+async def _not_found(_: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, RuleNotFoundError)
+    return ORJSONResponse({"detail": str(exc)}, status_code=404)
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> ORJSONResponse:
+    log.warning("database error: %s", type(exc).__name__)
+    return ORJSONResponse(UNAVAILABLE, status_code=503, headers={"Retry-After": "1"})
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RuleNotFoundError, _not_found)
+    for kind in (OperationalError, DBAPIError, PoolTimeoutError):
+        app.add_exception_handler(kind, _database_unavailable)

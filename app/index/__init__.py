@@ -1,0 +1,25 @@
+"""The performance core: which accounts are withheld in which countries, in memory.
+
+``VisibilityIndex`` answers "is account A withheld in country C?" as
+``A in bitmap[C] or A in bitmap["XX"]``. Account ids are sparse 64-bit snowflakes, which
+Roaring cannot compress, so an ordinal map (``_ordinals``: a numpy bucketed hash layout
+plus a small dict delta) turns them into dense ordinals, and one 32-bit pyroaring
+``BitMap`` per country holds ordinals (``_visibility``). ``_snapshot`` is the on-disk
+format, ``_countries`` the code validation.
+
+Concurrency: none, on purpose, and no locks. The index is mutated only on the asyncio
+event loop's thread and read on that same thread. Every update (``add``, ``discard``,
+``compact``) is synchronous, so no reader can run between its steps and see a
+half-applied update; compaction builds the new ordinal map and bitmaps aside and swaps
+them in with one assignment. Do not share an index across threads or processes: give
+blocking work (a bulk build, loading a snapshot) its own index and hand it over whole.
+
+This package imports nothing from fastapi, sqlalchemy, pydantic or the rest of ``app``
+(``tests/unit/test_index_isolation.py`` enforces it), so it can be benchmarked and
+tested alone.
+"""
+
+from app.index._countries import ALL_COUNTRIES
+from app.index._visibility import VisibilityIndex
+
+__all__ = ["ALL_COUNTRIES", "VisibilityIndex"]

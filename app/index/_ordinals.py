@@ -1,0 +1,294 @@
+"""Account id -> dense ordinal, compact and fast from Python.
+
+Roaring bitmaps only compress dense integers, and account ids are sparse 64-bit
+snowflakes. So every id gets an ordinal (0, 1, 2, ...) and the bitmaps hold ordinals.
+
+The base is an immutable bucketed hash layout built with numpy:
+
+* ``h(x) = (x * 0x9E3779B97F4A7C15) mod 2**64``. Multiplying by an odd constant is a
+  bijection on uint64, so the index stores ``h(x)`` instead of ``x`` (same 8 bytes) and
+  recovers ``x`` by multiplying with the modular inverse. Storing hashes lets the keys be
+  one globally sorted array: sorted by hash means sorted by bucket (the top ``bits`` of
+  the hash) and, inside a bucket, by hash, so a probe can stop early on a miss and two
+  sorted runs merge in O(n) at compaction.
+* ``keys``: the sorted hashes, uint64; an id's ordinal is its position in ``keys``.
+* ``offsets``: where each of the ``2**bits`` buckets starts (``bits`` ~ log2(n / 4), so
+  a bucket holds about four keys). About 9 bytes per id in total.
+
+Python-level probes index ``memoryview``s of the numpy arrays: that returns plain ints,
+where indexing numpy would build slow numpy scalars.
+
+Ids that are not in the base go to a small delta: a dict id -> ordinal plus an
+``array('Q')`` of the delta ids in ordinal order, ordinals continuing after the base.
+The owner (the visibility index) folds the delta into a new base when it grows.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from array import array
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+U64 = NDArray[np.uint64]
+I64 = NDArray[np.int64]
+U32 = NDArray[np.uint32]
+
+MASK64: Final = (1 << 64) - 1
+GOLDEN: Final = 0x9E3779B97F4A7C15
+GOLDEN_INVERSE: Final = pow(GOLDEN, -1, 1 << 64)
+# Ordinals live in 32-bit Roaring bitmaps.
+MAX_ORDINALS: Final = 1 << 32
+MIN_BUCKET_BITS: Final = 4
+MAX_BUCKET_BITS: Final = 32
+
+_GOLDEN_U64: Final = np.uint64(GOLDEN)
+_GOLDEN_INVERSE_U64: Final = np.uint64(GOLDEN_INVERSE)
+# Below this many keys a plain argsort beats the partitioned one.
+_PARTITIONED_SORT_MIN: Final = 1 << 20
+
+
+def hash_ids(ids: U64) -> U64:
+    """Hash every id (array multiplication wraps modulo 2**64 without a warning)."""
+    return np.multiply(ids, _GOLDEN_U64, dtype=np.uint64)
+
+
+def unhash(hashes: U64) -> U64:
+    """Invert :func:`hash_ids`."""
+    return np.multiply(hashes, _GOLDEN_INVERSE_U64, dtype=np.uint64)
+
+
+def bucket_bits(n: int) -> int:
+    """Bits of hash that pick a bucket: 2**bits is the power of two nearest n / 4."""
+    bits = round(math.log2(max(n, 1) / 4))
+    return min(max(bits, MIN_BUCKET_BITS), MAX_BUCKET_BITS)
+
+
+def argsort_hashes(hashes: U64) -> NDArray[np.intp]:
+    """Permutation that sorts ``hashes``.
+
+    Hashes are uniform, so for large inputs a stable radix pass on the top byte
+    splits them into 256 cache-friendly runs that are sorted one by one: about
+    twice as fast as one ``argsort`` over 10M keys on the machines we measured.
+    """
+    n = len(hashes)
+    if n < _PARTITIONED_SORT_MIN:
+        return np.argsort(hashes)
+    top = (hashes >> np.uint64(56)).astype(np.uint8)
+    by_top = np.argsort(top, kind="stable")
+    grouped = hashes[by_top]
+    ends = np.cumsum(np.bincount(top, minlength=256))
+    order = np.empty(n, dtype=np.intp)
+    start = 0
+    for end in ends.tolist():
+        if end > start:
+            order[start:end] = by_top[start:end][np.argsort(grouped[start:end])]
+        start = end
+    return order
+
+
+class OrdinalMap:
+    """Maps account ids to dense ordinals; see the module docstring for the layout."""
+
+    __slots__ = (
+        "_delta",
+        "_delta_ids",
+        "_keys",
+        "_keys_view",
+        "_offsets",
+        "_offsets_view",
+        "_shift",
+    )
+
+    def __init__(self, sorted_hashes: U64 | None = None) -> None:
+        """Build a base from strictly increasing hashes (``hash_ids`` of unique ids)."""
+        keys = np.zeros(0, dtype=np.uint64) if sorted_hashes is None else sorted_hashes
+        n = len(keys)
+        if n >= MAX_ORDINALS:
+            raise ValueError(f"too many accounts for 32-bit ordinals: {n}")
+        bits = bucket_bits(n)
+        shift = 64 - bits
+        counts = np.bincount((keys >> np.uint64(shift)).astype(np.intp), minlength=1 << bits)
+        offsets = np.zeros((1 << bits) + 1, dtype=np.uint32)
+        np.cumsum(counts, out=offsets[1:])
+        keys.setflags(write=False)
+        offsets.setflags(write=False)
+        self._keys: U64 = keys
+        self._offsets: U32 = offsets
+        self._keys_view = keys.data  # memoryview: indexing gives plain ints
+        self._offsets_view = offsets.data
+        self._shift = shift
+        self._delta: dict[int, int] = {}
+        self._delta_ids = array("Q")
+
+    @classmethod
+    def from_parts(cls, sorted_hashes: U64, delta_ids: U64) -> OrdinalMap:
+        """Rebuild a map from its base hashes and delta ids (as written by a snapshot)."""
+        ordinals = cls(sorted_hashes)
+        first = len(sorted_hashes)
+        ordinals._delta_ids.frombytes(np.ascontiguousarray(delta_ids, dtype=np.uint64).tobytes())
+        ordinals._delta = dict(
+            zip(ordinals._delta_ids.tolist(), range(first, first + len(delta_ids)), strict=True)
+        )
+        if len(ordinals._delta) != len(delta_ids):
+            raise ValueError("duplicate delta ids")
+        if len(ordinals) > MAX_ORDINALS:
+            raise ValueError("too many accounts for 32-bit ordinals")
+        return ordinals
+
+    def __len__(self) -> int:
+        """Number of ordinals handed out (base plus delta)."""
+        return len(self._keys) + len(self._delta_ids)
+
+    @property
+    def base_size(self) -> int:
+        return len(self._keys)
+
+    @property
+    def delta_size(self) -> int:
+        return len(self._delta_ids)
+
+    @property
+    def base_hashes(self) -> U64:
+        """The sorted hashes of the base ids (read-only)."""
+        return self._keys
+
+    def delta_ids(self) -> U64:
+        """A copy of the delta ids in ordinal order."""
+        # A copy: a live numpy view would pin the array('Q') and forbid appends.
+        return np.array(self._delta_ids, dtype=np.uint64)
+
+    def get(self, account: int) -> int:
+        """The ordinal of ``account``, or -1 when it has none."""
+        if not 0 <= account <= MASK64:
+            return -1
+        hashed = (account * GOLDEN) & MASK64
+        bucket = hashed >> self._shift
+        offsets = self._offsets_view
+        keys = self._keys_view
+        i = offsets[bucket]
+        end = offsets[bucket + 1]
+        while i < end:
+            key = keys[i]
+            if key >= hashed:
+                if key == hashed:
+                    return i
+                break
+            i += 1
+        return self._delta.get(account, -1)
+
+    def get_or_add(self, account: int) -> int:
+        """The ordinal of ``account``, handing out the next one to a new id."""
+        ordinal = self.get(account)
+        if ordinal < 0:
+            ordinal = len(self)
+            if ordinal >= MAX_ORDINALS:
+                raise ValueError("too many accounts for 32-bit ordinals")
+            self._delta[account] = ordinal
+            self._delta_ids.append(account)
+        return ordinal
+
+    def get_many(self, accounts: U64) -> I64:
+        """Ordinals of ``accounts`` (-1 where absent), same order, vectorised."""
+        queries = hash_ids(accounts)
+        keys = self._keys
+        result = np.full(len(queries), -1, dtype=np.int64)
+        if len(keys):
+            buckets = (queries >> np.uint64(self._shift)).astype(np.intp)
+            position = self._offsets[buckets].astype(np.intp)
+            end = self._offsets[buckets + 1].astype(np.intp)
+            pending = np.arange(len(queries))
+            # One step of the bucket scan per round for every query still looking;
+            # buckets are short, so this ends after a handful of rounds.
+            while len(pending):
+                looking = position < end
+                pending, position, end, queries = (
+                    pending[looking],
+                    position[looking],
+                    end[looking],
+                    queries[looking],
+                )
+                found = keys[position]
+                equal = found == queries
+                result[pending[equal]] = position[equal]
+                after = found < queries
+                pending, position, end, queries = (
+                    pending[after],
+                    position[after] + 1,
+                    end[after],
+                    queries[after],
+                )
+        if self._delta:
+            missing = np.flatnonzero(result < 0)
+            if len(missing):
+                get = self._delta.get
+                result[missing] = [get(x, -1) for x in accounts[missing].tolist()]
+        return result
+
+    def ids_of(self, ordinals: U32) -> U64:
+        """Account ids of valid ``ordinals`` (vectorised)."""
+        ordinals = np.asarray(ordinals)
+        base = len(self._keys)
+        in_base = ordinals < base
+        if in_base.all():
+            return unhash(self._keys[ordinals])
+        ids = np.empty(len(ordinals), dtype=np.uint64)
+        ids[in_base] = unhash(self._keys[ordinals[in_base]])
+        delta = self.delta_ids()
+        ids[~in_base] = delta[ordinals[~in_base].astype(np.intp) - base]
+        return ids
+
+    def hashes_of(self, ordinals: U32) -> U64:
+        """Hashes of the ids behind valid ``ordinals`` (vectorised)."""
+        ordinals = np.asarray(ordinals)
+        base = len(self._keys)
+        in_base = ordinals < base
+        if in_base.all():
+            return self._keys[ordinals]
+        hashes = np.empty(len(ordinals), dtype=np.uint64)
+        hashes[in_base] = self._keys[ordinals[in_base]]
+        delta = hash_ids(self.delta_ids())
+        hashes[~in_base] = delta[ordinals[~in_base].astype(np.intp) - base]
+        return hashes
+
+    def memory_bytes(self) -> int:
+        """Bytes held: numpy buffers plus the delta's dict, int objects and array."""
+        total = self._keys.nbytes + self._offsets.nbytes
+        total += sys.getsizeof(self._delta) + sys.getsizeof(self._delta_ids)
+        if self._delta:
+            # Each entry owns an id int object and (past the small-int cache) an ordinal int.
+            total += len(self._delta) * (sys.getsizeof(1 << 62) + sys.getsizeof(1 << 30))
+        return total
+
+    def compacted(self, live: U32) -> tuple[OrdinalMap, U32]:
+        """A map of only the ``live`` ordinals (sorted), all in a new base.
+
+        Returns the new map and ``remap``: old ordinal -> new ordinal for every live
+        ordinal (dead ones map to 0 and must not be looked up). Two sorted runs (the
+        surviving base, the sorted delta) are merged in O(n) instead of re-sorting.
+        """
+        live = np.asarray(live, dtype=np.uint32)
+        base = len(self._keys)
+        split = int(np.searchsorted(live, base))
+        live_base = live[:split]
+        live_delta = live[split:].astype(np.intp) - base
+        base_hashes = self._keys[live_base]
+        delta_hashes = hash_ids(self.delta_ids()[live_delta])
+        delta_order = np.argsort(delta_hashes)
+        delta_hashes = delta_hashes[delta_order]
+        # Base and delta ids are disjoint, so each delta hash lands between base hashes.
+        delta_positions = np.searchsorted(base_hashes, delta_hashes) + np.arange(len(delta_hashes))
+        merged_size = len(base_hashes) + len(delta_hashes)
+        from_delta = np.zeros(merged_size, dtype=bool)
+        from_delta[delta_positions] = True
+        base_positions = np.flatnonzero(~from_delta)
+        merged = np.empty(merged_size, dtype=np.uint64)
+        merged[delta_positions] = delta_hashes
+        merged[base_positions] = base_hashes
+        remap = np.zeros(len(self), dtype=np.uint32)
+        remap[live_base] = base_positions
+        remap[live_delta[delta_order] + base] = delta_positions
+        return OrdinalMap(merged), remap

@@ -1,0 +1,311 @@
+"""Which (account, country) pairs are withheld: one Roaring bitmap of ordinals per country."""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+from pyroaring import BitMap
+
+from app.index import _snapshot
+from app.index._countries import ALL_COUNTRIES, check_country_code, encode_countries
+from app.index._ordinals import U32, U64, OrdinalMap, argsort_hashes, hash_ids
+
+MIN_ACCOUNT: Final = 1
+MAX_ACCOUNT: Final = (1 << 63) - 1
+DEFAULT_MIN_DELTA: Final = 65536
+"""The delta may always grow to this many ids before a compaction..."""
+DEFAULT_DELTA_FRACTION: Final = 4
+"""...or to a quarter of the base, whichever is larger."""
+
+# Rough CRoaring bookkeeping per container (key, type code, pointer, container struct
+# and allocator headers) and per bitmap, on top of the container payloads.
+_CONTAINER_OVERHEAD: Final = 48
+_BITMAP_OVERHEAD: Final = 64
+
+if array("I").itemsize != 4:  # pragma: no cover - every platform we run on
+    raise ImportError("array('I') must hold 32-bit items")
+
+
+def _bitmap_of(ordinals: U32) -> BitMap:
+    """A bitmap from a uint32 array (fastest when sorted), without a per-item loop."""
+    bitmap = BitMap(array("I", np.ascontiguousarray(ordinals, dtype=np.uint32).tobytes()))
+    bitmap.shrink_to_fit()
+    return bitmap
+
+
+def _ordinals_in(bitmap: BitMap) -> U32:
+    return np.frombuffer(bitmap.to_array(), dtype=np.uint32)
+
+
+def _bitmap_bytes(bitmap: BitMap) -> int:
+    stats = bitmap.get_statistics()
+    return (
+        _BITMAP_OVERHEAD
+        + stats["n_bytes_array_containers"]
+        + stats["n_bytes_run_containers"]
+        + stats["n_bytes_bitset_containers"]
+        + stats["n_containers"] * _CONTAINER_OVERHEAD
+    )
+
+
+def _as_ids(accounts: NDArray[Any]) -> U64:
+    """A 1-D uint64 view or copy of an integer array (negatives wrap out of range)."""
+    ids = np.asarray(accounts)
+    if ids.ndim != 1:
+        raise ValueError("accounts must be a 1-D array")
+    if ids.dtype.kind not in "ui":
+        raise TypeError(f"accounts must be an integer array, not {ids.dtype}")
+    return ids.astype(np.uint64, copy=False)
+
+
+class VisibilityIndex:
+    """In-memory answer to "is account A withheld in country C?".
+
+    A lookup is ``A in bitmap[C] or A in bitmap["XX"]`` over dense ordinals that an
+    :class:`~app.index._ordinals.OrdinalMap` gives to the sparse 64-bit account ids.
+    Ids first seen after the bulk build go to the ordinal map's delta; when the delta
+    outgrows ``compact_threshold`` (default: max(65536, base / 4)) the index compacts:
+    it rebuilds the base from every id that still has a pair and remaps the bitmaps.
+
+    Not thread-safe by design; see the package docstring.
+    """
+
+    __slots__ = ("_bitmaps", "_compact_threshold", "_ordinals")
+
+    def __init__(self, *, compact_threshold: int | None = None) -> None:
+        """An empty index; ``compact_threshold`` fixes the delta size that compacts."""
+        if compact_threshold is not None and compact_threshold < 0:
+            raise ValueError("compact_threshold must be >= 0")
+        self._compact_threshold = compact_threshold
+        self._ordinals = OrdinalMap()
+        self._bitmaps: dict[str, BitMap] = {ALL_COUNTRIES: BitMap()}
+
+    # -- building ---------------------------------------------------------------
+
+    @classmethod
+    def from_pairs(
+        cls, pairs: Iterable[tuple[int, str]], *, compact_threshold: int | None = None
+    ) -> VisibilityIndex:
+        """Bulk-build from (account, country) pairs; duplicates are fine."""
+        accounts: list[int] = []
+        countries: list[str] = []
+        for account, country in pairs:
+            accounts.append(account)
+            countries.append(country)
+        try:
+            account_array = np.array(accounts, dtype=np.uint64)
+        except OverflowError as error:
+            raise ValueError("account ids must be in 1..2**63-1") from error
+        return cls.from_arrays(
+            account_array,
+            np.array(countries, dtype=np.str_) if countries else np.zeros(0, dtype="S2"),
+            compact_threshold=compact_threshold,
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        accounts: NDArray[Any],
+        countries: NDArray[Any],
+        *,
+        compact_threshold: int | None = None,
+    ) -> VisibilityIndex:
+        """Bulk-build, vectorised, from parallel arrays (duplicate pairs are fine).
+
+        ``accounts`` is a 1-D uint64 or int64 array; ``countries`` holds the codes as
+        ``S2`` or ``<U2``. Raises ``ValueError`` on ids outside 1..2**63-1 or bad codes.
+        """
+        raw = np.asarray(accounts)
+        ids = _as_ids(raw)
+        names, codes = encode_countries(countries)
+        if len(ids) != len(codes):
+            raise ValueError("accounts and countries differ in length")
+        index = cls(compact_threshold=compact_threshold)
+        if not len(ids):
+            return index
+        low = int(raw.min())
+        if low < MIN_ACCOUNT or int(ids.max()) > MAX_ACCOUNT:
+            raise ValueError("account ids must be in 1..2**63-1")
+
+        hashes = hash_ids(ids)
+        order = argsort_hashes(hashes)
+        hashes = hashes[order]
+        first = np.empty(len(hashes), dtype=bool)
+        first[0] = True
+        np.not_equal(hashes[1:], hashes[:-1], out=first[1:])
+        # Pairs are now in hash order, so each country's ordinals come out sorted.
+        ordinal_of_pair = np.cumsum(first, dtype=np.uint32)
+        ordinal_of_pair -= 1
+        codes = codes[order]
+        bitmaps = index._bitmaps
+        for position, name in enumerate(names):
+            bitmaps[name] = _bitmap_of(ordinal_of_pair[codes == position])
+        index._ordinals = OrdinalMap(hashes[first])
+        return index
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, compact_threshold: int | None = None) -> VisibilityIndex:
+        """Load a :meth:`to_bytes` snapshot; ``ValueError`` if it is malformed."""
+        index = cls(compact_threshold=compact_threshold)
+        ordinals, bitmaps = _snapshot.decode(data)
+        bitmaps.setdefault(ALL_COUNTRIES, BitMap())
+        index._ordinals, index._bitmaps = ordinals, bitmaps
+        return index
+
+    def to_bytes(self) -> bytes:
+        """A versioned snapshot of every pair (see :mod:`app.index._snapshot`)."""
+        return _snapshot.encode(self._ordinals, self._bitmaps)
+
+    # -- the hot path -----------------------------------------------------------
+
+    def is_withheld(self, account: int, country: str) -> bool:
+        """True if ``account`` is withheld in ``country`` or everywhere (``XX``)."""
+        ordinal = self._ordinals.get(account)
+        if ordinal < 0:
+            return False
+        bitmaps = self._bitmaps
+        bitmap = bitmaps.get(country)
+        if bitmap is not None and ordinal in bitmap:
+            return True
+        return ordinal in bitmaps[ALL_COUNTRIES]
+
+    def withheld_many(self, accounts: NDArray[Any], country: str) -> NDArray[np.bool_]:
+        """:meth:`is_withheld` for every id of a 1-D integer array, vectorised."""
+        ordinals = self._ordinals.get_many(_as_ids(accounts))
+        result = np.zeros(len(ordinals), dtype=bool)
+        known = np.flatnonzero(ordinals >= 0)
+        if not len(known):
+            return result
+        asked = ordinals[known].astype(np.uint32)
+        # pyroaring has no vectorised membership test; intersecting with a bitmap
+        # of the asked ordinals does the work in C.
+        wanted = _bitmap_of(asked)
+        hits = wanted & self._bitmaps[ALL_COUNTRIES]
+        bitmap = self._bitmaps.get(country)
+        if bitmap is not None:
+            hits = hits | (wanted & bitmap)
+        if not hits:
+            return result
+        hit_ordinals = _ordinals_in(hits)
+        at = np.searchsorted(hit_ordinals, asked)
+        np.minimum(at, len(hit_ordinals) - 1, out=at)
+        result[known] = hit_ordinals[at] == asked
+        return result
+
+    # -- updates ----------------------------------------------------------------
+
+    def add(self, account: int, country: str) -> bool:
+        """Withhold ``account`` in ``country``; True if the pair was new."""
+        if not MIN_ACCOUNT <= account <= MAX_ACCOUNT:
+            raise ValueError(f"account id out of range: {account}")
+        bitmap = self._bitmaps.get(country)
+        if bitmap is None:
+            bitmap = self._bitmaps[check_country_code(country)] = BitMap()
+        ordinals = self._ordinals
+        ordinal = ordinals.get_or_add(account)
+        if ordinal in bitmap:
+            return False
+        bitmap.add(ordinal)
+        if ordinals.delta_size > self._delta_limit():
+            self.compact()
+        return True
+
+    def discard(self, account: int, country: str) -> bool:
+        """Lift ``account``'s withholding in ``country``; True if the pair was present."""
+        bitmap = self._bitmaps.get(country)
+        if bitmap is None:
+            return False
+        ordinal = self._ordinals.get(account)
+        if ordinal < 0 or ordinal not in bitmap:
+            return False
+        bitmap.discard(ordinal)
+        return True
+
+    def compact(self) -> None:
+        """Fold the delta into a new base of only the ids that still have a pair.
+
+        Builds new structures, then swaps them in with one assignment, so the index is
+        whole at every point a reader on the event loop could look at it.
+        """
+        bitmaps = self._bitmaps
+        live = BitMap.union(BitMap(), *bitmaps.values())
+        ordinals, remap = self._ordinals.compacted(_ordinals_in(live))
+        # Base ordinals keep their relative order; delta ones interleave and need a sort.
+        resort = self._ordinals.delta_size > 0
+        compacted: dict[str, BitMap] = {}
+        for code, bitmap in bitmaps.items():
+            if not bitmap and code != ALL_COUNTRIES:
+                continue
+            remapped = remap[_ordinals_in(bitmap)]
+            if resort:
+                remapped.sort()
+            compacted[code] = _bitmap_of(remapped)
+        self._ordinals, self._bitmaps = ordinals, compacted
+
+    def _delta_limit(self) -> int:
+        if self._compact_threshold is not None:
+            return self._compact_threshold
+        return max(DEFAULT_MIN_DELTA, self._ordinals.base_size // DEFAULT_DELTA_FRACTION)
+
+    # -- reading everything -----------------------------------------------------
+
+    def countries_of(self, account: int) -> list[str]:
+        """Sorted codes ``account`` is withheld in, ``XX`` included."""
+        ordinal = self._ordinals.get(account)
+        if ordinal < 0:
+            return []
+        return sorted(code for code, bitmap in self._bitmaps.items() if ordinal in bitmap)
+
+    def pairs(self) -> Iterator[tuple[int, str]]:
+        """Every (account, country) pair, grouped by country."""
+        ordinals, bitmaps = self._ordinals, self._bitmaps
+        for code in sorted(bitmaps):
+            bitmap = bitmaps[code]
+            if bitmap:
+                for account in ordinals.ids_of(_ordinals_in(bitmap)).tolist():
+                    yield account, code
+
+    def country_sizes(self) -> dict[str, int]:
+        """Number of pairs per country code, for the non-empty ones."""
+        return {code: len(bitmap) for code, bitmap in sorted(self._bitmaps.items()) if bitmap}
+
+    def accounts_count(self) -> int:
+        """Number of distinct accounts with at least one pair."""
+        return len(BitMap.union(BitMap(), *self._bitmaps.values()))
+
+    def memory_bytes(self) -> int:
+        """Estimated bytes held: numpy buffers, bitmap containers, the delta."""
+        return (
+            self._ordinals.memory_bytes()
+            + sys.getsizeof(self._bitmaps)
+            + sum(_bitmap_bytes(bitmap) for bitmap in self._bitmaps.values())
+        )
+
+    def __len__(self) -> int:
+        return sum(len(bitmap) for bitmap in self._bitmaps.values())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VisibilityIndex):
+            return NotImplemented
+        if self.country_sizes() != other.country_sizes():
+            return False
+        # Ordinals differ between layouts; compare the sorted hashes of each country's ids.
+        for code in self.country_sizes():
+            mine = self._ordinals.hashes_of(_ordinals_in(self._bitmaps[code]))
+            theirs = other._ordinals.hashes_of(_ordinals_in(other._bitmaps[code]))
+            if not np.array_equal(np.sort(mine), np.sort(theirs)):
+                return False
+        return True
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return (
+            f"<VisibilityIndex pairs={len(self)} base={self._ordinals.base_size}"
+            f" delta={self._ordinals.delta_size}>"
+        )

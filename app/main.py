@@ -1,0 +1,114 @@
+"""The application: ``uvicorn app.main:app``.
+
+Request flow: ``VisibilityFastPath`` (the hot path: plain ``GET /visible`` answered from memory)
+→ ``RevisionHeader`` → ``BodyLimit`` → FastAPI (everything else, and the OpenAPI document).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from anyio import to_thread
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app import errors
+from app.api import health, visibility, withholdings
+from app.asgi import BodyLimit, Receive, RevisionHeader, Scope, Send
+from app.auth import TokenRegistry
+from app.config import Settings, get_settings
+from app.db import Database
+from app.hotpath import VisibilityFastPath
+from app.logs import configure_logging
+from app.migrate import upgrade_to_head
+from app.replica import Replica
+from app.runtime import Runtime
+from app.sync import ChangelogFollower
+
+log = logging.getLogger("withheld")
+
+DESCRIPTION = """\
+May this account's content be shown to a viewer in this country?
+
+Per-country withholding rules (ISO 3166-1 alpha-2; `XX` = all countries, as in Twitter's
+`withheld_in_countries`), answered from in-memory Roaring bitmaps. Writes need
+`Authorization: Bearer <admin token>`. Every response carries `X-Withheld-Revision`.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def _build_api(settings: Settings, replica: Replica) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        tokens = TokenRegistry.parse(settings.admin_tokens)
+        db = Database.from_url(settings.database_url, timeout_s=settings.db_timeout_s)
+        if settings.migrate_on_start:
+            await to_thread.run_sync(upgrade_to_head, db.engine)
+        follower = ChangelogFollower(db, replica, settings)
+        await follower.load()
+        follower.start()
+        api.state.runtime = Runtime(
+            settings=settings, db=db, replica=replica, follower=follower, tokens=tokens
+        )
+        log.info(
+            "database: %s; %d active pairs at revision %d",
+            db.describe(),
+            len(replica.index),
+            replica.revision,
+        )
+        if tokens.configured:
+            log.info("writes accepted from admin tokens: %s", ", ".join(tokens.names))
+        else:
+            log.warning(
+                "no WITHHELD_ADMIN_TOKENS: writes are refused (401). "
+                "`withheld serve` or `withheld token` makes one"
+            )
+        log.info("try: curl 'http://HOST:PORT/visible?account=12&country=IN' ; docs at /docs")
+        try:
+            yield
+        finally:
+            await follower.stop()
+            db.dispose()
+
+    api = FastAPI(
+        title="withheld",
+        version="0.1.0",
+        summary="Country-withheld content: visibility lookups and withholding rules.",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    errors.install(api)
+    api.include_router(visibility.router)
+    api.include_router(withholdings.router)
+    api.include_router(health.router)
+    return api
+
+
+class WithheldApp:
+    """The ASGI application. ``api`` is the FastAPI app (routes, OpenAPI); ``replica`` the index."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.replica = Replica()
+        self.api = _build_api(settings, self.replica)
+        inner = BodyLimit(self.api, max_bytes=settings.max_body_bytes)
+        stamped = RevisionHeader(inner, revision=lambda: self.replica.revision)
+        self._entry = VisibilityFastPath(stamped, self.replica)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._entry(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> WithheldApp:
+    settings = settings or get_settings()
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    return WithheldApp(settings)
+
+
+app = create_app()

@@ -1,0 +1,94 @@
+"""This process's copy of the truth: the visibility index and the changelog revision it reflects.
+
+All mutation happens on the event loop thread, in synchronous stretches (``apply`` never awaits),
+so a request handler running on the same loop sees either all of a batch of changes or none: no
+locks on the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+
+from app.domain import Change, ChangeOp
+from app.index import VisibilityIndex
+
+
+class Replica:
+    def __init__(self) -> None:
+        self.index = VisibilityIndex()
+        self.revision = 0
+        self.loaded = False
+        self.db_available = False
+        self.last_db_contact = 0.0  # time.monotonic() of the last successful database round trip
+        self.last_error: str | None = None
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+
+    def load(self, index: VisibilityIndex, revision: int) -> None:
+        self.index = index
+        self.revision = revision
+        self.loaded = True
+        self._release_waiters()
+
+    def apply(self, changes: Iterable[Change]) -> bool:
+        """Apply changes in revision order, skipping any already applied.
+
+        Returns False, applying nothing past it, at the first gap: the caller must fetch the missing
+        revisions from the changelog first.
+        """
+        index = self.index
+        applied = self.revision
+        complete = True
+        for change in changes:
+            if change.revision <= applied:
+                continue
+            if change.revision != applied + 1:
+                complete = False
+                break
+            if change.op is ChangeOp.WITHHOLD:
+                index.add(change.account, change.country)
+            else:
+                index.discard(change.account, change.country)
+            applied = change.revision
+        if applied != self.revision:
+            self.revision = applied
+            self._release_waiters()
+        return complete
+
+    def mark_db_ok(self) -> None:
+        self.db_available = True
+        self.last_db_contact = time.monotonic()
+        self.last_error = None
+
+    def mark_db_failed(self, error: BaseException) -> None:
+        self.db_available = False
+        self.last_error = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+
+    async def wait_for(self, revision: int, timeout_s: float) -> bool:
+        """Wait until this replica reflects ``revision``; False on timeout."""
+        if self.revision >= revision:
+            return True
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (revision, future)
+        self._waiters.append(entry)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout_s)
+        except TimeoutError:
+            return self.revision >= revision
+        finally:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
+        return True
+
+    def _release_waiters(self) -> None:
+        if not self._waiters:
+            return
+        remaining = []
+        for revision, future in self._waiters:
+            if revision <= self.revision:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                remaining.append((revision, future))
+        self._waiters = remaining

@@ -1,0 +1,83 @@
+"""Every statement on ``changelog`` and ``changelog_head``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.orm import Session
+
+from app.domain import Change, ChangeOp
+from app.models import ChangelogEntry, ChangelogHead
+
+NOTIFY_CHANNEL = "withheld_changelog"
+
+
+def lock_head(session: Session) -> int:
+    """Lock the head row for the rest of the transaction and return the last revision.
+
+    Every write transaction calls this first. The row lock (PostgreSQL) or the write lock that
+    ``BEGIN IMMEDIATE`` already holds (SQLite) makes writers take turns, so revisions are handed
+    out in commit order.
+    """
+    stmt = select(ChangelogHead.revision).where(ChangelogHead.id == 1).with_for_update()
+    return session.execute(stmt).scalar_one()
+
+
+def read_head(session: Session) -> int:
+    return session.execute(select(ChangelogHead.revision).where(ChangelogHead.id == 1)).scalar_one()
+
+
+def append(
+    session: Session,
+    *,
+    head: int,
+    entries: Sequence[tuple[ChangeOp, int, str, int, datetime]],
+) -> list[Change]:
+    """Append ``(op, account, country, rule_id, at)`` entries after ``head`` (locked by caller)."""
+    if not entries:
+        return []
+    rows = [
+        {
+            "revision": head + offset,
+            "op": op.value,
+            "account_id": account,
+            "country": country,
+            "at": at,
+            "rule_id": rule_id,
+        }
+        for offset, (op, account, country, rule_id, at) in enumerate(entries, start=1)
+    ]
+    session.execute(insert(ChangelogEntry), rows)
+    new_head = head + len(rows)
+    session.execute(update(ChangelogHead).where(ChangelogHead.id == 1).values(revision=new_head))
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered only if the transaction commits; listeners treat it as a hint to poll.
+        session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": NOTIFY_CHANNEL, "payload": str(new_head)},
+        )
+    return [
+        Change(revision=head + offset, op=op, account=account, country=country)
+        for offset, (op, account, country, _, _) in enumerate(entries, start=1)
+    ]
+
+
+def list_after(session: Session, revision: int, *, limit: int) -> list[Change]:
+    """Committed changes after ``revision``, in revision order."""
+    stmt = (
+        select(
+            ChangelogEntry.revision,
+            ChangelogEntry.op,
+            ChangelogEntry.account_id,
+            ChangelogEntry.country,
+        )
+        .where(ChangelogEntry.revision > revision)
+        .order_by(ChangelogEntry.revision)
+        .limit(limit)
+    )
+    return [
+        Change(revision=rev, op=ChangeOp(op), account=account, country=country)
+        for rev, op, account, country in session.execute(stmt)
+    ]

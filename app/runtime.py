@@ -1,0 +1,20 @@
+"""Everything a request handler may need, built once per process in the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.auth import TokenRegistry
+from app.config import Settings
+from app.db import Database
+from app.replica import Replica
+from app.sync import ChangelogFollower
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    replica: Replica
+    follower: ChangelogFollower
+    tokens: TokenRegistry

@@ -1,0 +1,219 @@
+"""Keeps this process's replica in step with the database.
+
+Three loops per process:
+- *follow*: every ``poll_interval_s`` (and at once when woken) read the changelog after the
+  replica's revision and apply it. Because writers take turns on the changelog head, revisions
+  commit in order and ``revision > cursor`` never skips a late commit. This poll alone bounds the
+  staleness; everything else only makes it shorter.
+- *listen* (PostgreSQL): LISTEN on a dedicated connection; a NOTIFY wakes the follower. NOTIFYs
+  sent while we were disconnected are lost, so every reconnect is followed by a catch-up.
+- *expire*: lifts rules whose ``expires_at`` has passed (recorded in the changelog like any lift).
+  Every process runs it; the changelog head lock makes the processes take turns, and the second
+  finds nothing left to do.
+A process too far behind (or starting) loads the active rules at a known revision instead of
+replaying the changelog from zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
+
+import psycopg
+from anyio import to_thread
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.config import Settings
+from app.db import Database
+from app.domain import Change, WriteResult
+from app.index import VisibilityIndex
+from app.replica import Replica
+from app.repositories import changelog, withholdings
+from app.services import withholdings as withholding_service
+
+log = logging.getLogger("withheld.sync")
+
+FETCH_LIMIT = 10_000
+# Beyond this many revisions behind, loading the current rules beats replaying the changelog.
+RELOAD_AFTER = 200_000
+MAX_BACKOFF_S = 1.0
+DB_ERRORS = (SQLAlchemyError, psycopg.Error, OSError)
+
+T = TypeVar("T")
+
+
+async def _in_thread(func: Callable[[], T]) -> T:
+    return await to_thread.run_sync(func)
+
+
+def load_state(db: Database) -> tuple[VisibilityIndex, int]:
+    """The active rules and the revision they reflect, read from one consistent snapshot."""
+    with db.reading(snapshot=True) as session:
+        revision = changelog.read_head(session)
+        accounts, countries = withholdings.load_active_pairs(session)
+    return VisibilityIndex.from_arrays(accounts, countries), revision
+
+
+class ChangelogFollower:
+    def __init__(self, db: Database, replica: Replica, settings: Settings) -> None:
+        self.db = db
+        self.replica = replica
+        self.settings = settings
+        self._wake = asyncio.Event()
+        self._catch_up_lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.listener_connected = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        index, revision = await _in_thread(lambda: load_state(self.db))
+        self.replica.load(index, revision)
+        self.replica.mark_db_ok()
+
+    def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._follow_loop(), name="withheld-follow"))
+        self._tasks.append(asyncio.create_task(self._expire_loop(), name="withheld-expire"))
+        if not self.db.is_sqlite:
+            self._tasks.append(asyncio.create_task(self._listen_loop(), name="withheld-listen"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- catching up -------------------------------------------------------------------------
+
+    async def catch_up(self) -> None:
+        """Apply everything committed so far; raises on database errors."""
+        async with self._catch_up_lock:
+            while True:
+                after = self.replica.revision
+                head, changes = await _in_thread(partial(self._fetch, after))
+                self.replica.mark_db_ok()
+                if head - after > RELOAD_AFTER:
+                    log.info("%d revisions behind: reloading the rules", head - after)
+                    await self.load()
+                    continue
+                if changes:
+                    self.replica.apply(changes)
+                if len(changes) < FETCH_LIMIT or self.replica.revision >= head:
+                    return
+
+    def _fetch(self, after: int) -> tuple[int, list[Change]]:
+        with self.db.reading() as session:
+            head = changelog.read_head(session)
+            if head <= after or head - after > RELOAD_AFTER:
+                return head, []
+            return head, changelog.list_after(session, after, limit=FETCH_LIMIT)
+
+    async def absorb(self, result: WriteResult) -> None:
+        """After a write committed by this process: make the next request see it.
+
+        Applies the write's own changes when they follow on directly; otherwise (another process
+        wrote in between) catches up from the changelog, waiting at most the configured bound.
+        """
+        if result.changes and self.replica.apply(result.changes):
+            return
+        if self.replica.revision >= result.revision:
+            return
+        self.wake()
+        await self.replica.wait_for(result.revision, self.settings.min_revision_wait_s)
+
+    async def ensure_revision(self, revision: int) -> bool:
+        """Read-your-writes: wait (bounded) until the replica reflects ``revision``."""
+        if self.replica.revision >= revision:
+            return True
+        self.wake()
+        return await self.replica.wait_for(revision, self.settings.min_revision_wait_s)
+
+    # -- loops -------------------------------------------------------------------------------
+
+    async def _follow_loop(self) -> None:
+        interval = self.settings.poll_interval_s
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            self._wake.clear()
+            try:
+                await self.catch_up()
+            except DB_ERRORS as error:
+                self._report_failure("changelog poll", error)
+                interval = min(interval * 2, MAX_BACKOFF_S)
+            else:
+                interval = self.settings.poll_interval_s
+
+    async def _expire_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.expiry_interval_s)
+            try:
+                result = await _in_thread(self._expire_once)
+            except DB_ERRORS as error:
+                self._report_failure("expiry", error)
+                continue
+            if result is not None and result.changes:
+                log.info("expired %d rule(s)", len(result.changes))
+                await self.absorb(result)
+
+    def _expire_once(self) -> WriteResult | None:
+        now = datetime.now(UTC)
+        with self.db.reading() as session:
+            next_expiry = withholdings.next_expiry(session)
+        if next_expiry is None or next_expiry > now:
+            return None
+        with self.db.writing() as session:
+            return withholding_service.expire_due(session, now=now)
+
+    async def _listen_loop(self) -> None:
+        conninfo = self.db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        backoff = 0.1
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    conninfo,
+                    autocommit=True,
+                    connect_timeout=max(1, round(self.settings.db_timeout_s)),
+                    application_name="withheld-listener",
+                ) as conn:
+                    await conn.execute(f"LISTEN {changelog.NOTIFY_CHANNEL}")
+                    self.listener_connected = True
+                    backoff = 0.1
+                    self.wake()  # anything sent while we were away was lost: catch up
+                    async for _ in conn.notifies():
+                        self.wake()
+            except asyncio.CancelledError:
+                raise
+            except (psycopg.Error, OSError) as error:
+                if self.listener_connected:
+                    log.warning(
+                        "LISTEN connection lost (%s); polling meanwhile", type(error).__name__
+                    )
+                self.listener_connected = False
+            self.listener_connected = False
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S * 5)
+
+    def _report_failure(self, what: str, error: BaseException) -> None:
+        was_available = self.replica.db_available
+        self.replica.mark_db_failed(error)
+        if was_available:
+            log.warning(
+                "database unavailable during %s: %s; answering from memory",
+                what,
+                self.replica.last_error,
+            )
+
+    def seconds_since_db_contact(self) -> float:
+        return time.monotonic() - self.replica.last_db_contact

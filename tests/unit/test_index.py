@@ -1,0 +1,531 @@
+"""The visibility index against a plain ``set[tuple[int, str]]`` oracle."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from app.index import ALL_COUNTRIES, VisibilityIndex
+from app.index._ordinals import argsort_hashes, bucket_bits, hash_ids, unhash
+
+Pair = tuple[int, str]
+
+COUNTRIES = ["IN", "US", "DE", "FR", "BR", "JP", "TR", "RU", "XX"]
+REAL_COUNTRIES = [code for code in COUNTRIES if code != ALL_COUNTRIES]
+MAX_ID = 2**63 - 1
+# A few fixed ids so that drawn sequences repeat accounts often.
+FAMILIAR_IDS = [1, 2, 3, 1_000, MAX_ID, MAX_ID - 1, 10**17, 1_445_378_126_137_278_464]
+
+account_ids = st.one_of(
+    st.integers(min_value=10**17, max_value=MAX_ID),
+    st.integers(min_value=1, max_value=1_000),
+    st.sampled_from(FAMILIAR_IDS),
+)
+countries = st.sampled_from(COUNTRIES)
+real_countries = st.sampled_from(REAL_COUNTRIES)
+pair_lists = st.lists(st.tuples(account_ids, countries), max_size=60)
+# (True, pair) adds the pair, (False, pair) discards it.
+operations = st.lists(st.tuples(st.booleans(), account_ids, countries), max_size=80)
+thresholds = st.sampled_from([0, 1, 3, None])
+# Not account ids, but lookups must answer False rather than crash.
+OUT_OF_RANGE = [0, 2**64 - 1, 2**63, -1, 2**64, 2**64 + 1, -(2**64) + 1]
+
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def oracle_withheld(oracle: set[Pair], account: int, country: str) -> bool:
+    return (account, country) in oracle or (account, ALL_COUNTRIES) in oracle
+
+
+def sizes_of(oracle: set[Pair]) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for _, country in oracle:
+        sizes[country] = sizes.get(country, 0) + 1
+    return dict(sorted(sizes.items()))
+
+
+def assert_matches(index: VisibilityIndex, oracle: set[Pair], probes: Iterable[int] = ()) -> None:
+    """Every observable of ``index`` agrees with the oracle."""
+    listed = list(index.pairs())
+    assert len(listed) == len(set(listed)), "pairs() repeated a pair"
+    assert set(listed) == oracle
+    assert len(index) == len(oracle)
+    assert index.country_sizes() == sizes_of(oracle)
+    accounts = {account for account, _ in oracle} | set(probes)
+    for account in accounts:
+        expected = sorted(country for acc, country in oracle if acc == account)
+        assert index.countries_of(account) == expected
+        for country in REAL_COUNTRIES:
+            assert index.is_withheld(account, country) is oracle_withheld(
+                oracle, account, country
+            ), (account, country)
+
+
+def build_incrementally(pairs: Iterable[Pair], threshold: int | None = None) -> VisibilityIndex:
+    index = VisibilityIndex(compact_threshold=threshold)
+    for account, country in pairs:
+        index.add(account, country)
+    return index
+
+
+# -- properties against the oracle ------------------------------------------------
+
+
+@FAST
+@given(ops=operations, threshold=thresholds, probes=st.lists(account_ids, max_size=10))
+def test_adds_and_discards_match_a_set_oracle(
+    ops: list[tuple[bool, int, str]], threshold: int | None, probes: list[int]
+) -> None:
+    index = VisibilityIndex(compact_threshold=threshold)
+    oracle: set[Pair] = set()
+    for adding, account, country in ops:
+        pair = (account, country)
+        if adding:
+            assert index.add(account, country) is (pair not in oracle)
+            oracle.add(pair)
+        else:
+            assert index.discard(account, country) is (pair in oracle)
+            oracle.discard(pair)
+    assert_matches(index, oracle, probes)
+
+
+@FAST
+@given(pairs=pair_lists, account=account_ids, country=real_countries)
+def test_everywhere_code_withholds_in_every_real_country(
+    pairs: list[Pair], account: int, country: str
+) -> None:
+    index = VisibilityIndex.from_pairs(pairs)
+    index.add(account, ALL_COUNTRIES)
+    assert all(index.is_withheld(account, code) for code in REAL_COUNTRIES)
+    assert ALL_COUNTRIES in index.countries_of(account)
+    index.discard(account, ALL_COUNTRIES)
+    assert index.is_withheld(account, country) is ((account, country) in set(pairs))
+
+
+@FAST
+@given(
+    pairs=pair_lists,
+    absent=st.lists(account_ids, max_size=20),
+    country=real_countries,
+    threshold=thresholds,
+    data=st.data(),
+)
+def test_withheld_many_equals_is_withheld_one_by_one(
+    pairs: list[Pair],
+    absent: list[int],
+    country: str,
+    threshold: int | None,
+    data: st.DataObject,
+) -> None:
+    # Half bulk-built, half added later, so the delta is exercised too.
+    half = len(pairs) // 2
+    index = VisibilityIndex.from_pairs(pairs[:half], compact_threshold=threshold)
+    for account, code in pairs[half:]:
+        index.add(account, code)
+    present = [account for account, _ in pairs]
+    asked = data.draw(st.permutations(present + present[:5] + absent + [0, 2**64 - 1]))
+    got = index.withheld_many(np.array(asked, dtype=np.uint64), country)
+    assert got.dtype == np.bool_
+    assert got.shape == (len(asked),)
+    assert got.tolist() == [index.is_withheld(account, country) for account in asked]
+    assert got.tolist() == [oracle_withheld(set(pairs), account, country) for account in asked]
+
+
+@FAST
+@given(pairs=pair_lists, threshold=thresholds)
+def test_bulk_builds_equal_incremental_adds(pairs: list[Pair], threshold: int | None) -> None:
+    incremental = build_incrementally(pairs, threshold)
+    from_pairs = VisibilityIndex.from_pairs(pairs)
+    accounts = np.array([account for account, _ in pairs], dtype=np.uint64)
+    from_unicode = VisibilityIndex.from_arrays(
+        accounts, np.array([code for _, code in pairs], dtype="<U2")
+    )
+    from_bytes_codes = VisibilityIndex.from_arrays(
+        accounts.astype(np.int64), np.array([code.encode() for _, code in pairs], dtype="S2")
+    )
+    for built in (from_pairs, from_unicode, from_bytes_codes):
+        assert built == incremental
+        assert incremental == built
+        assert_matches(built, set(pairs))
+
+
+@FAST
+@given(pairs=pair_lists, ops=operations, threshold=thresholds)
+def test_snapshot_round_trip_keeps_every_pair(
+    pairs: list[Pair], ops: list[tuple[bool, int, str]], threshold: int | None
+) -> None:
+    index = VisibilityIndex.from_pairs(pairs, compact_threshold=threshold)
+    oracle = set(pairs)
+    for adding, account, country in ops:  # leaves a delta behind unless it compacted
+        if adding:
+            index.add(account, country)
+            oracle.add((account, country))
+        else:
+            index.discard(account, country)
+            oracle.discard((account, country))
+    data = index.to_bytes()
+    loaded = VisibilityIndex.from_bytes(data, compact_threshold=threshold)
+    assert loaded == index
+    assert_matches(loaded, oracle)
+    assert loaded.to_bytes() == data  # same layout, same bytes
+    # The loaded index keeps working: its delta continues where the snapshot's ended.
+    loaded.add(MAX_ID - 7, "TR")
+    oracle.add((MAX_ID - 7, "TR"))
+    assert_matches(loaded, oracle)
+
+
+@FAST
+@given(ops=operations, threshold=st.sampled_from([0, 1, 2]))
+def test_compaction_with_tiny_threshold_keeps_everything(
+    ops: list[tuple[bool, int, str]], threshold: int
+) -> None:
+    index = VisibilityIndex(compact_threshold=threshold)
+    reference = VisibilityIndex(compact_threshold=10**9)  # never compacts
+    oracle: set[Pair] = set()
+    for adding, account, country in ops:
+        if adding:
+            assert index.add(account, country) is reference.add(account, country)
+            oracle.add((account, country))
+        else:
+            assert index.discard(account, country) is reference.discard(account, country)
+            oracle.discard((account, country))
+        assert index._ordinals.delta_size <= threshold
+    assert index == reference
+    assert_matches(index, oracle)
+    index.compact()
+    assert index._ordinals.delta_size == 0
+    assert index == reference
+    assert_matches(index, oracle)
+
+
+# -- compaction ---------------------------------------------------------------------
+
+
+def test_compaction_drops_accounts_that_have_no_pair_left() -> None:
+    index = VisibilityIndex.from_pairs([(10**17 + i, "DE") for i in range(100)])
+    for i in range(50):
+        index.add(10**18 + i, "FR")
+    for i in range(100):
+        index.discard(10**17 + i, "DE")
+    assert index._ordinals.base_size == 100
+    assert index._ordinals.delta_size == 50
+    before = index.memory_bytes()
+    index.compact()
+    assert index._ordinals.base_size == 50
+    assert index._ordinals.delta_size == 0
+    assert index.memory_bytes() < before
+    assert set(index.pairs()) == {(10**18 + i, "FR") for i in range(50)}
+    assert not index.is_withheld(10**17, "DE")
+    assert index.country_sizes() == {"FR": 50}
+
+
+def test_default_threshold_compacts_when_delta_passes_a_quarter_of_the_base() -> None:
+    base = np.arange(1, 400_001, dtype=np.uint64) * np.uint64(7_919)
+    index = VisibilityIndex.from_arrays(base, np.full(len(base), "US", dtype="S2"))
+    assert index._ordinals.base_size == 400_000
+    for i in range(100_000):  # a quarter of the base: not beyond it yet
+        index.add(10**18 + i, "IN")
+    assert index._ordinals.delta_size == 100_000
+    index.add(10**18 + 100_000, "IN")
+    assert index._ordinals.delta_size == 0
+    assert index._ordinals.base_size == 500_001
+    assert index.country_sizes() == {"IN": 100_001, "US": 400_000}
+    assert index.is_withheld(10**18 + 5, "IN")
+    assert index.is_withheld(7_919 * 3, "US")
+    assert not index.is_withheld(7_919 * 3, "IN")
+
+
+# -- edges and validation -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("account", OUT_OF_RANGE)
+def test_lookups_outside_the_id_range_answer_false(account: int) -> None:
+    # Stored ids whose values are congruent to out-of-range ones modulo 2**64.
+    index = VisibilityIndex.from_pairs([(1, "XX"), (MAX_ID, "XX"), (5, "XX")])
+    index.add(3, "XX")
+    assert index.is_withheld(account, "US") is False
+    assert index.countries_of(account) == []
+    assert index.discard(account, "XX") is False
+    assert index.is_withheld(1, "US")
+    assert index.is_withheld(3, "US")
+
+
+def test_withheld_many_answers_false_for_out_of_range_and_negative_ids() -> None:
+    index = VisibilityIndex.from_pairs([(1, "XX"), (MAX_ID, "US")])
+    unsigned = index.withheld_many(np.array([0, 2**64 - 1, 2**63, 1], dtype=np.uint64), "US")
+    assert unsigned.tolist() == [False, False, False, True]
+    signed = index.withheld_many(np.array([-1, -(2**63), MAX_ID, 0], dtype=np.int64), "US")
+    assert signed.tolist() == [False, False, True, False]
+    assert index.withheld_many(np.zeros(0, dtype=np.uint64), "US").tolist() == []
+    assert VisibilityIndex().withheld_many(np.array([1], dtype=np.uint64), "US").tolist() == [
+        False
+    ]
+
+
+def test_withheld_many_rejects_non_integer_arrays() -> None:
+    index = VisibilityIndex()
+    with pytest.raises(TypeError):
+        index.withheld_many(np.array([1.0]), "US")
+    with pytest.raises(ValueError, match="1-D"):
+        index.withheld_many(np.ones((2, 2), dtype=np.uint64), "US")
+
+
+@pytest.mark.parametrize("account", [0, -1, 2**63, 2**64 - 1, 2**64])
+def test_add_rejects_ids_outside_one_to_two_pow_63(account: int) -> None:
+    index = VisibilityIndex()
+    with pytest.raises(ValueError, match="out of range"):
+        index.add(account, "US")
+    assert len(index) == 0
+
+
+@pytest.mark.parametrize("country", ["us", "USA", "U", "", "U1", "ÜS", "  "])
+def test_add_rejects_malformed_country_codes(country: str) -> None:
+    index = VisibilityIndex()
+    with pytest.raises(ValueError, match="country code"):
+        index.add(5, country)
+    assert len(index) == 0
+    assert index.country_sizes() == {}
+
+
+def test_from_arrays_rejects_bad_input() -> None:
+    ids = np.array([5, 6], dtype=np.uint64)
+    codes = np.array(["US", "DE"], dtype="<U2")
+    with pytest.raises(ValueError, match="length"):
+        VisibilityIndex.from_arrays(ids, codes[:1])
+    with pytest.raises(ValueError, match="country code"):
+        VisibilityIndex.from_arrays(ids, np.array(["US", "d"], dtype="<U2"))
+    with pytest.raises(ValueError, match="two characters"):
+        VisibilityIndex.from_arrays(ids, np.array(["US", "DEU"], dtype="<U3"))
+    with pytest.raises(ValueError, match="ASCII"):
+        VisibilityIndex.from_arrays(ids, np.array(["US", "ÜS"], dtype="<U2"))
+    with pytest.raises(ValueError, match="1..2"):
+        VisibilityIndex.from_arrays(np.array([0, 6], dtype=np.uint64), codes)
+    with pytest.raises(ValueError, match="1..2"):
+        VisibilityIndex.from_arrays(np.array([2**63, 6], dtype=np.uint64), codes)
+    with pytest.raises(ValueError, match="1..2"):
+        VisibilityIndex.from_arrays(np.array([-5, 6], dtype=np.int64), codes)
+    with pytest.raises(TypeError):
+        VisibilityIndex.from_arrays(ids, np.array([1, 2]))
+    with pytest.raises(ValueError, match="1..2"):
+        VisibilityIndex.from_pairs([(2**64, "US")])
+
+
+def test_from_arrays_accepts_wider_string_dtypes_of_two_letter_codes() -> None:
+    built = VisibilityIndex.from_arrays(
+        np.array([5, 6, 5], dtype=np.uint64), np.array(["US", "DE", "US"], dtype="<U8")
+    )
+    assert set(built.pairs()) == {(5, "US"), (6, "DE")}
+
+
+def test_empty_index_answers_and_round_trips() -> None:
+    index = VisibilityIndex()
+    assert len(index) == 0
+    assert list(index.pairs()) == []
+    assert index.country_sizes() == {}
+    assert not index.is_withheld(5, "US")
+    assert index.countries_of(5) == []
+    assert index.discard(5, "US") is False
+    assert VisibilityIndex.from_bytes(index.to_bytes()) == index
+    assert VisibilityIndex.from_pairs([]) == index
+    index.compact()
+    assert len(index) == 0
+
+
+def test_equality_ignores_layout_but_not_pairs() -> None:
+    pairs = [(10**17 + i, REAL_COUNTRIES[i % 8]) for i in range(200)]
+    bulk = VisibilityIndex.from_pairs(pairs)
+    incremental = build_incrementally(reversed(pairs), threshold=10**9)
+    assert bulk == incremental
+    incremental.discard(*pairs[3])
+    assert bulk != incremental
+    incremental.add(pairs[3][0], "XX")
+    assert bulk != incremental
+    assert bulk != object()
+
+
+# -- snapshot validation ----------------------------------------------------------------
+
+
+def _sample_snapshot() -> bytes:
+    index = VisibilityIndex.from_pairs([(10**17 + i, COUNTRIES[i % 9]) for i in range(300)])
+    index.add(MAX_ID, "JP")
+    return index.to_bytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=200))
+def test_from_bytes_rejects_arbitrary_bytes(data: bytes) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - any ValueError is the contract
+        VisibilityIndex.from_bytes(data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_from_bytes_rejects_truncated_or_altered_snapshots(data: st.DataObject) -> None:
+    snapshot = _sample_snapshot()
+    cut = data.draw(st.integers(0, len(snapshot) - 1))
+    with pytest.raises(ValueError):  # noqa: PT011
+        VisibilityIndex.from_bytes(snapshot[:cut])
+    position = data.draw(st.integers(0, len(snapshot) - 1))
+    flip = data.draw(st.integers(1, 255))
+    altered = bytearray(snapshot)
+    altered[position] ^= flip
+    with pytest.raises(ValueError):  # noqa: PT011
+        VisibilityIndex.from_bytes(bytes(altered))
+    with pytest.raises(ValueError):  # noqa: PT011
+        VisibilityIndex.from_bytes(snapshot + b"\0")
+
+
+def test_from_bytes_names_an_unknown_version() -> None:
+    snapshot = bytearray(_sample_snapshot())
+    struct.pack_into("<H", snapshot, 8, 2)
+    with pytest.raises(ValueError, match="unsupported snapshot version 2"):
+        VisibilityIndex.from_bytes(bytes(snapshot))
+
+
+# -- the ordinal map's building blocks ----------------------------------------------------
+
+
+def test_hash_is_a_bijection_that_unhash_inverts() -> None:
+    ids = np.array([0, 1, 2, MAX_ID, 2**64 - 1, 10**18], dtype=np.uint64)
+    assert unhash(hash_ids(ids)).tolist() == ids.tolist()
+    assert len(set(hash_ids(ids).tolist())) == len(ids)
+
+
+def test_partitioned_argsort_sorts_large_inputs() -> None:
+    rng = np.random.default_rng(7)
+    hashes = hash_ids(rng.integers(1, 2**63, size=1_200_000, dtype=np.uint64))
+    hashes[:1000] = hashes[1000:2000]  # duplicates too
+    order = argsort_hashes(hashes)
+    assert bool((np.diff(hashes[order].astype(np.float64)) >= 0).all())
+    assert bool((hashes[order][1:] >= hashes[order][:-1]).all())
+    assert np.array_equal(np.sort(order), np.arange(len(hashes)))
+
+
+@pytest.mark.parametrize(
+    ("n", "bits"), [(0, 4), (64, 4), (100, 5), (4_000, 10), (10_000_000, 21), (12_000_000, 22)]
+)
+def test_buckets_number_about_a_quarter_of_the_keys(n: int, bits: int) -> None:
+    assert bucket_bits(n) == bits
+
+
+def test_large_random_build_is_compact_and_answers_like_the_arrays() -> None:
+    rng = np.random.default_rng(11)
+    n = 300_000
+    accounts = rng.integers(10**17, 10**18, size=n, dtype=np.uint64)
+    codes = np.array(COUNTRIES, dtype="S2")[rng.integers(0, 9, size=n)]
+    index = VisibilityIndex.from_arrays(accounts, codes)
+    assert len(index) == n  # random 60-bit ids do not collide at this size
+    assert index.memory_bytes() <= 24 * n
+    assert index.memory_bytes() >= 8 * n  # at least the keys
+    picked = rng.integers(0, n, size=2_000)
+    for account, code in zip(accounts[picked].tolist(), codes[picked].tolist(), strict=True):
+        country = code.decode()
+        assert index.countries_of(account) == [country]
+        if country != ALL_COUNTRIES:
+            assert index.is_withheld(account, country)
+            other = REAL_COUNTRIES[(REAL_COUNTRIES.index(country) + 1) % 8]
+            assert not index.is_withheld(account, other)
+        else:
+            assert index.is_withheld(account, "JP")
+    listed = np.array([account for account, _ in index.pairs()], dtype=np.uint64)
+    assert np.array_equal(np.sort(listed), np.sort(accounts))
+
+
+# -- stateful: any interleaving of operations keeps the index equal to the oracle -------------
+
+
+class IndexMachine(RuleBasedStateMachine):
+    accounts = Bundle("accounts")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.oracle: set[Pair] = set()
+        self.threshold: int | None = None
+        self.index = VisibilityIndex()
+
+    @initialize(pairs=pair_lists, threshold=thresholds)
+    def bulk_build(self, pairs: list[Pair], threshold: int | None) -> None:
+        self.threshold = threshold
+        self.index = VisibilityIndex.from_pairs(pairs, compact_threshold=threshold)
+        self.oracle = set(pairs)
+
+    @rule(target=accounts, account=account_ids)
+    def remember_account(self, account: int) -> int:
+        return account
+
+    @rule(account=accounts, country=countries)
+    def add(self, account: int, country: str) -> None:
+        assert self.index.add(account, country) is ((account, country) not in self.oracle)
+        self.oracle.add((account, country))
+
+    @rule(account=account_ids, country=countries)
+    def add_any(self, account: int, country: str) -> None:
+        assert self.index.add(account, country) is ((account, country) not in self.oracle)
+        self.oracle.add((account, country))
+
+    @rule(account=accounts, country=countries)
+    def discard(self, account: int, country: str) -> None:
+        assert self.index.discard(account, country) is ((account, country) in self.oracle)
+        self.oracle.discard((account, country))
+
+    @precondition(lambda self: bool(self.oracle))
+    @rule(data=st.data())
+    def discard_existing(self, data: st.DataObject) -> None:
+        account, country = data.draw(st.sampled_from(sorted(self.oracle)))
+        assert self.index.discard(account, country) is True
+        self.oracle.discard((account, country))
+
+    @rule()
+    def compact(self) -> None:
+        self.index.compact()
+
+    @rule()
+    def snapshot_round_trip(self) -> None:
+        loaded = VisibilityIndex.from_bytes(
+            self.index.to_bytes(), compact_threshold=self.threshold
+        )
+        assert loaded == self.index
+        self.index = loaded
+
+    @rule()
+    def rebuild_from_pairs(self) -> None:
+        rebuilt = VisibilityIndex.from_pairs(self.index.pairs(), compact_threshold=self.threshold)
+        assert rebuilt == self.index
+        self.index = rebuilt
+
+    @rule(account=accounts, country=real_countries)
+    def lookup(self, account: int, country: str) -> None:
+        expected = oracle_withheld(self.oracle, account, country)
+        assert self.index.is_withheld(account, country) is expected
+        assert self.index.withheld_many(np.array([account, account], dtype=np.uint64), country)[
+            0
+        ] == bool(expected)
+
+    @invariant()
+    def equals_oracle(self) -> None:
+        assert set(self.index.pairs()) == self.oracle
+        assert len(self.index) == len(self.oracle)
+        assert self.index.country_sizes() == sizes_of(self.oracle)
+
+
+IndexMachine.TestCase.settings = settings(
+    max_examples=40,
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_index_state_machine = IndexMachine.TestCase
