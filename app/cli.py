@@ -1,4 +1,4 @@
-"""``withheld`` command line: serve, migrate, token."""
+"""``withheld`` command line: serve, migrate, openapi, token."""
 
 from __future__ import annotations
 
@@ -61,6 +61,19 @@ def _migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def _openapi(args: argparse.Namespace) -> int:
+    from app import openapi
+
+    if args.check:
+        if openapi.DOCUMENT.read_bytes() != openapi.render():
+            print(f"{openapi.DOCUMENT} is stale: run `withheld openapi`", file=sys.stderr)
+            return 1
+        return 0
+    openapi.write()
+    print(f"wrote {openapi.DOCUMENT}")
+    return 0
+
+
 def _token(_: argparse.Namespace) -> int:
     print(generate_token())
     return 0
@@ -75,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(handler=_serve)
     commands.add_parser("migrate", help="bring the schema to head").set_defaults(handler=_migrate)
+    export = commands.add_parser("openapi", help="write openapi/openapi.json from the app")
+    export.add_argument("--check", action="store_true", help="fail if the file is stale")
+    export.set_defaults(handler=_openapi)
     commands.add_parser("token", help="print a new random admin token").set_defaults(handler=_token)
     args = parser.parse_args(argv)
     handler = args.handler

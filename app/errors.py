@@ -8,12 +8,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.domain import RuleNotFoundError
+from app.responses import JsonResponse
 
 log = logging.getLogger("withheld.api")
 
@@ -35,7 +35,7 @@ def _issue(error: Any) -> dict[str, Any]:
     }
 
 
-async def _validation_error(_: Request, exc: Exception) -> ORJSONResponse:
+async def _validation_error(_: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     issues = [_issue(error) for error in errors[:MAX_REPORTED_ISSUES]]
@@ -47,24 +47,24 @@ async def _validation_error(_: Request, exc: Exception) -> ORJSONResponse:
                 "type": "too_many_errors",
             }
         )
-    return ORJSONResponse({"detail": issues}, status_code=422)
+    return JsonResponse({"detail": issues}, status_code=422)
 
 
-async def _http_error(_: Request, exc: Exception) -> ORJSONResponse:
+async def _http_error(_: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return ORJSONResponse(
+    return JsonResponse(
         {"detail": exc.detail}, status_code=exc.status_code, headers=dict(exc.headers or {})
     )
 
 
-async def _not_found(_: Request, exc: Exception) -> ORJSONResponse:
+async def _not_found(_: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, RuleNotFoundError)
-    return ORJSONResponse({"detail": str(exc)}, status_code=404)
+    return JsonResponse({"detail": str(exc)}, status_code=404)
 
 
-async def _database_unavailable(_: Request, exc: Exception) -> ORJSONResponse:
+async def _database_unavailable(_: Request, exc: Exception) -> JsonResponse:
     log.warning("database error: %s", type(exc).__name__)
-    return ORJSONResponse(UNAVAILABLE, status_code=503, headers={"Retry-After": "1"})
+    return JsonResponse(UNAVAILABLE, status_code=503, headers={"Retry-After": "1"})
 
 
 def install(app: FastAPI) -> None:

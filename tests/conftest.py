@@ -121,3 +121,9 @@ def client(make_client: ClientFactory) -> TestClient:
 
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.fixture
+def pg_url(pg_databases: PgDatabases) -> str:
+    """A fresh PostgreSQL database (for PostgreSQL-only behaviour)."""
+    return pg_databases.create()

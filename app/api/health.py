@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from anyio import to_thread
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
 from sqlalchemy import text
 
 from app.api.deps import RuntimeDep
+from app.responses import JsonResponse
 from app.schemas import Health, Readiness
 
 router = APIRouter(tags=["operations"])
@@ -35,7 +35,7 @@ async def get_health() -> Health:
         }
     },
 )
-async def get_readiness(runtime: RuntimeDep) -> ORJSONResponse:
+async def get_readiness(runtime: RuntimeDep) -> JsonResponse:
     def ping() -> None:
         with runtime.db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -56,4 +56,4 @@ async def get_readiness(runtime: RuntimeDep) -> ORJSONResponse:
         pairs=len(replica.index),
         consistency=CONSISTENCY,
     )
-    return ORJSONResponse(payload.model_dump(), status_code=200 if ready else 503)
+    return JsonResponse(payload.model_dump(), status_code=200 if ready else 503)

@@ -18,8 +18,11 @@ from hypothesis.stateful import (
     rule,
 )
 
+from pyroaring import BitMap
+
 from app.index import ALL_COUNTRIES, VisibilityIndex
-from app.index._ordinals import argsort_hashes, bucket_bits, hash_ids, unhash
+from app.index._ordinals import OrdinalMap, argsort_hashes, bucket_bits, hash_ids, unhash
+from app.index._snapshot import encode
 
 Pair = tuple[int, str]
 
@@ -43,7 +46,7 @@ thresholds = st.sampled_from([0, 1, 3, None])
 # Not account ids, but lookups must answer False rather than crash.
 OUT_OF_RANGE = [0, 2**64 - 1, 2**63, -1, 2**64, 2**64 + 1, -(2**64) + 1]
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def oracle_withheld(oracle: set[Pair], account: int, country: str) -> bool:
@@ -270,9 +273,7 @@ def test_withheld_many_answers_false_for_out_of_range_and_negative_ids() -> None
     signed = index.withheld_many(np.array([-1, -(2**63), MAX_ID, 0], dtype=np.int64), "US")
     assert signed.tolist() == [False, False, True, False]
     assert index.withheld_many(np.zeros(0, dtype=np.uint64), "US").tolist() == []
-    assert VisibilityIndex().withheld_many(np.array([1], dtype=np.uint64), "US").tolist() == [
-        False
-    ]
+    assert VisibilityIndex().withheld_many(np.array([1], dtype=np.uint64), "US").tolist() == [False]
 
 
 def test_withheld_many_rejects_non_integer_arrays() -> None:
@@ -396,6 +397,28 @@ def test_from_bytes_names_an_unknown_version() -> None:
         VisibilityIndex.from_bytes(bytes(snapshot))
 
 
+def _hashes(*ids: int) -> np.ndarray[tuple[int], np.dtype[np.uint64]]:
+    return hash_ids(np.array(ids, dtype=np.uint64))
+
+
+def test_from_bytes_rejects_well_checksummed_but_inconsistent_snapshots() -> None:
+    # encode() computes a valid checksum, so only the consistency checks can catch these.
+    one = OrdinalMap(_hashes(10**17))
+    with pytest.raises(ValueError, match="unknown accounts"):
+        VisibilityIndex.from_bytes(encode(one, {"US": BitMap([1])}))
+    unsorted = OrdinalMap(np.sort(_hashes(10**17, 10**18))[::-1].copy())
+    with pytest.raises(ValueError, match="hash order"):
+        VisibilityIndex.from_bytes(encode(unsorted, {"US": BitMap([0])}))
+    repeated = OrdinalMap.from_parts(_hashes(10**17), np.array([10**17], dtype=np.uint64))
+    with pytest.raises(ValueError, match="repeats a base id"):
+        VisibilityIndex.from_bytes(encode(repeated, {"US": BitMap([0])}))
+    zero = OrdinalMap(_hashes(0))
+    with pytest.raises(ValueError, match="outside"):
+        VisibilityIndex.from_bytes(encode(zero, {"US": BitMap([0])}))
+    with pytest.raises(ValueError, match="not a country code"):
+        VisibilityIndex.from_bytes(encode(one, {"us": BitMap([0])}))
+
+
 # -- the ordinal map's building blocks ----------------------------------------------------
 
 
@@ -495,9 +518,7 @@ class IndexMachine(RuleBasedStateMachine):
 
     @rule()
     def snapshot_round_trip(self) -> None:
-        loaded = VisibilityIndex.from_bytes(
-            self.index.to_bytes(), compact_threshold=self.threshold
-        )
+        loaded = VisibilityIndex.from_bytes(self.index.to_bytes(), compact_threshold=self.threshold)
         assert loaded == self.index
         self.index = loaded
 
@@ -523,8 +544,8 @@ class IndexMachine(RuleBasedStateMachine):
 
 
 IndexMachine.TestCase.settings = settings(
-    max_examples=40,
-    stateful_step_count=40,
+    max_examples=200,
+    stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

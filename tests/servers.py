@@ -1,0 +1,148 @@
+"""Real server processes for tests and benchmarks: uvicorn on 127.0.0.1, on a free port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        cpu: int | None = None,
+        server: str = "uvicorn",
+        log_path: Path | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environment = {
+            **os.environ,
+            "WITHHELD_DATABASE_URL": database_url,
+            "WITHHELD_LOG_LEVEL": "INFO",
+            **(env or {}),
+        }
+        command: list[str] = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+        if server == "granian":
+            command = [
+                sys.executable,
+                "-m",
+                "granian",
+                "--interface",
+                "asgi",
+                "app.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ]
+        if cpu is not None:
+            command = ["taskset", "-c", str(cpu), *command]
+        if log_path is None:
+            handle, name = tempfile.mkstemp(prefix="withheld-server-", suffix=".log")
+            os.close(handle)
+            log_path = Path(name)
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=environment,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"server exited with {self.process.returncode}:\n{self.output()}"
+                )
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"server on {self.url} not ready after {timeout_s} s")
+
+    def output(self) -> str:
+        """What the server printed so far (its log file)."""
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group (uvicorn's workers included)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+        self.process.wait(timeout=15)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+
+@contextmanager
+def running(
+    database_url: str,
+    *,
+    count: int = 1,
+    workers: Sequence[int] | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[list[ServerProcess]]:
+    """Start ``count`` servers (``workers[i]`` uvicorn workers each); wait until all are ready."""
+    per_server = list(workers or [1] * count)
+    servers = [ServerProcess(database_url, workers=n, env=env) for n in per_server]
+    try:
+        for server in servers:
+            server.wait_ready()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
