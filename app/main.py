@@ -22,7 +22,7 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.hotpath import VisibilityFastPath
 from app.logs import configure_logging
-from app.migrate import upgrade_to_head
+from app.migrate import require_head, upgrade_to_head
 from app.replica import Replica
 from app.runtime import Runtime
 from app.sync import ChangelogFollower
@@ -49,6 +49,8 @@ def _build_api(settings: Settings, replica: Replica) -> FastAPI:
         db = Database.from_url(settings.database_url, timeout_s=settings.db_timeout_s)
         if settings.migrate_on_start:
             await to_thread.run_sync(upgrade_to_head, db.engine)
+        else:
+            await to_thread.run_sync(require_head, db.engine)
         follower = ChangelogFollower(db, replica, settings)
         await follower.load()
         follower.start()

@@ -75,3 +75,17 @@ def upgrade_to_head(engine: Engine) -> None:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+
+
+class SchemaNotCurrentError(RuntimeError):
+    pass
+
+
+def require_head(engine: Engine) -> None:
+    """With migrate-on-start off: refuse to serve an old schema, saying what to run."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise SchemaNotCurrentError(
+            f"database schema is at {current or 'nothing'}, this release needs {head}: "
+            "run `withheld migrate` (or `alembic upgrade head`) first"
+        )

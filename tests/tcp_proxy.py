@@ -29,6 +29,7 @@ class CuttableProxy:
         asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()
 
     def cut(self) -> None:
         """Drop every open connection and refuse new ones."""

@@ -113,7 +113,7 @@ def decode(data: bytes) -> tuple[OrdinalMap, dict[str, BitMap]]:
         except Exception as error:  # pyroaring raises ValueError, be sure of the type
             raise ValueError(f"snapshot bitmap for {code} is corrupt") from error
         position += length
-        if False:
+        if bitmap and bitmap.max() >= len(ordinals):
             raise ValueError(f"snapshot bitmap for {code} refers to unknown accounts")
         bitmaps[code] = bitmap
     return ordinals, bitmaps

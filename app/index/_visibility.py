@@ -138,14 +138,18 @@ class VisibilityIndex:
         first = np.empty(len(hashes), dtype=bool)
         first[0] = True
         np.not_equal(hashes[1:], hashes[:-1], out=first[1:])
-        # Pairs are now in hash order, so each country's ordinals come out sorted.
         ordinal_of_pair = np.cumsum(first, dtype=np.uint32)
         ordinal_of_pair -= 1
+        # Pairs are in hash order, so a stable grouping by country leaves each
+        # country's ordinals sorted, which is what builds a bitmap fastest.
         codes = codes[order]
+        by_country = np.argsort(codes, kind="stable")
+        ordinal_of_pair = ordinal_of_pair[by_country]
+        ends = np.cumsum(np.bincount(codes, minlength=len(names))).tolist()
         bitmaps = index._bitmaps
-        for position, name in enumerate(names):
-            bitmaps[name] = _bitmap_of(ordinal_of_pair[codes == position])
-        index._ordinals = OrdinalMap(hashes[first])
+        for name, start, end in zip(names, [0, *ends[:-1]], ends, strict=True):
+            bitmaps[name] = _bitmap_of(ordinal_of_pair[start:end])
+        index._ordinals = OrdinalMap(hashes if bool(first.all()) else hashes[first])
         return index
 
     @classmethod
@@ -233,18 +237,24 @@ class VisibilityIndex:
         whole at every point a reader on the event loop could look at it.
         """
         bitmaps = self._bitmaps
+        base_size = self._ordinals.base_size
         live = BitMap.union(BitMap(), *bitmaps.values())
         ordinals, remap = self._ordinals.compacted(_ordinals_in(live))
-        # Base ordinals keep their relative order; delta ones interleave and need a sort.
-        resort = self._ordinals.delta_size > 0
         compacted: dict[str, BitMap] = {}
         for code, bitmap in bitmaps.items():
             if not bitmap and code != ALL_COUNTRIES:
                 continue
-            remapped = remap[_ordinals_in(bitmap)]
-            if resort:
-                remapped.sort()
-            compacted[code] = _bitmap_of(remapped)
+            old = _ordinals_in(bitmap)
+            # Surviving base ordinals keep their order, so they remap to a sorted run;
+            # only the (small) delta part interleaves and needs sorting.
+            split = int(np.searchsorted(old, base_size))
+            remapped = _bitmap_of(remap[old[:split]])
+            if split < len(old):
+                from_delta = remap[old[split:]]
+                from_delta.sort()
+                remapped = remapped | _bitmap_of(from_delta)
+                remapped.shrink_to_fit()
+            compacted[code] = remapped
         self._ordinals, self._bitmaps = ordinals, compacted
 
     def _delta_limit(self) -> int:
