@@ -145,18 +145,16 @@ class Database:
 
     @contextmanager
     def reading(self, *, snapshot: bool = False) -> Iterator[Session]:
-        """A read-only unit of work, rolled back at the end.
+        """A read-only unit of work; closing it rolls the transaction back.
 
         ``snapshot=True`` makes every statement see one consistent state (PostgreSQL
-        REPEATABLE READ; a SQLite read transaction in WAL mode is a snapshot already).
+        REPEATABLE READ; a SQLite read transaction in WAL mode is a snapshot already). Objects
+        loaded stay readable after the block (closing detaches them without expiring them).
         """
         with self._read() as session:
             if snapshot and not self.is_sqlite:
                 session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     @contextmanager
     def writing(self) -> Iterator[Session]:

@@ -1,0 +1,104 @@
+"""The follower: catches up in order, reloads when far behind, expires rules once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app import sync
+from app.config import Settings
+from app.db import Database
+from app.migrate import upgrade_to_head
+from app.replica import Replica
+from app.services import withholdings as service
+from app.services.withholdings import RuleTerms
+from app.sync import ChangelogFollower, load_state
+
+TERMS = RuleTerms(reason="r", order_ref=None, expires_at=None)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database.from_url(database_url)
+    upgrade_to_head(database.engine)
+    yield database
+    database.dispose()
+
+
+def _withhold(db: Database, accounts: range, country: str = "IN") -> None:
+    with db.writing() as session:
+        service.bulk_withhold(
+            session,
+            items=[(a, country) for a in accounts],
+            terms=TERMS,
+            actor="t",
+            now=datetime.now(UTC),
+        )
+
+
+@pytest.mark.anyio
+async def test_catch_up_applies_changes_after_the_loaded_revision(db: Database) -> None:
+    _withhold(db, range(1, 6))
+    replica = Replica()
+    follower = ChangelogFollower(db, replica, Settings(database_url="sqlite://"))
+    await follower.load()
+    assert replica.revision == 5
+    _withhold(db, range(6, 9), country="XX")
+    await follower.catch_up()
+    assert replica.revision == 8
+    assert replica.index == load_state(db)[0]
+    assert replica.index.is_withheld(7, "FR")
+
+
+@pytest.mark.anyio
+async def test_far_behind_reloads_the_rules_instead_of_replaying(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replica = Replica()
+    follower = ChangelogFollower(db, replica, Settings(database_url="sqlite://"))
+    await follower.load()
+    _withhold(db, range(1, 51))
+    monkeypatch.setattr(sync, "RELOAD_AFTER", 10)
+    loads = []
+    original = follower.load
+
+    async def counting_load() -> None:
+        loads.append(1)
+        await original()
+
+    monkeypatch.setattr(follower, "load", counting_load)
+    await follower.catch_up()
+    assert loads == [1]
+    assert replica.revision == 50
+    assert len(replica.index) == 50
+
+
+def test_expiry_lifts_due_rules_once_even_when_several_processes_try(db: Database) -> None:
+    now = datetime.now(UTC)
+    with db.writing() as session:
+        service.withhold(
+            session,
+            account=1,
+            country="IN",
+            actor="t",
+            now=now,
+            terms=RuleTerms(reason="r", order_ref=None, expires_at=now + timedelta(seconds=1)),
+        )
+    later = now + timedelta(seconds=2)
+    with db.writing() as session:
+        first = service.expire_due(session, now=later)
+    with db.writing() as session:
+        second = service.expire_due(session, now=later)
+    assert [c.op.value for c in first.changes] == ["lift"]
+    assert second.changes == ()
+    with db.reading() as session:
+        (rule,) = service.rules_of_account(session, account=1, include_lifted=True)
+    assert rule.lift_reason == "expired"
+    assert rule.lifted_at == rule.expires_at
