@@ -101,7 +101,9 @@ class WithheldApp:
         self.api = _build_api(settings, self.replica)
         inner = BodyLimit(self.api, max_bytes=settings.max_body_bytes)
         stamped = RevisionHeader(inner, revision=lambda: self.replica.revision)
-        self._entry = VisibilityFastPath(stamped, self.replica)
+        self._entry = VisibilityFastPath(
+            stamped, self.replica, max_body_bytes=settings.max_body_bytes
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._entry(scope, receive, send)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from app.api.deps import RuntimeDep
-from app.hotpath import render_visibility
+from app.hotpath import render_batch, render_visibility
 from app.runtime import Runtime
 from app.schemas import (
     AccountId,
@@ -92,17 +92,12 @@ async def get_visibility(
 )
 async def get_visibility_batch(
     runtime: RuntimeDep, body: BatchVisibilityRequest, min_revision: MinRevision = None
-) -> BatchVisibilityRead:
+) -> Response:
     """Results in request order, duplicates kept, from memory only."""
     await _require_revision(runtime, min_revision)
     ids = np.fromiter(body.accounts, dtype=np.uint64, count=len(body.accounts))
     withheld = runtime.replica.index.withheld_many(ids, body.country)
-    return BatchVisibilityRead.model_validate(
-        {
-            "country": body.country,
-            "results": [
-                {"account": account, "visible": not flag}
-                for account, flag in zip(body.accounts, withheld.tolist(), strict=True)
-            ],
-        }
+    accounts = [str(account) for account in body.accounts]
+    return Response(
+        render_batch(body.country, accounts, withheld.tolist()), media_type="application/json"
     )

@@ -117,7 +117,10 @@ class OrdinalMap:
 
     def __init__(self, sorted_hashes: U64 | None = None) -> None:
         """Build a base from strictly increasing hashes (``hash_ids`` of unique ids)."""
-        keys = np.zeros(0, dtype=np.uint64) if sorted_hashes is None else sorted_hashes
+        keys = np.ascontiguousarray(
+            np.zeros(0, dtype=np.uint64) if sorted_hashes is None else sorted_hashes,
+            dtype=np.uint64,
+        )
         n = len(keys)
         if n >= MAX_ORDINALS:
             raise ValueError(f"too many accounts for 32-bit ordinals: {n}")
@@ -304,5 +307,5 @@ class OrdinalMap:
         merged[base_positions] = base_hashes
         remap = np.zeros(len(self), dtype=np.uint32)
         remap[live_base] = base_positions
-        remap[live_delta + base] = delta_positions
+        remap[live_delta[delta_order] + base] = delta_positions
         return OrdinalMap(merged), remap

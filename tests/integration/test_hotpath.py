@@ -117,3 +117,63 @@ def test_every_response_names_the_revision_it_reflects(
         "/accounts/12/withholdings",
     ]:
         assert full.get(path).headers["x-withheld-revision"] == "3"
+
+
+BATCH_BODIES: list[object] = [
+    {"country": "IN", "accounts": ["12", "13", "14", "12"]},
+    {"country": "in", "accounts": ["9223372036854775807"]},
+    {"country": "IN", "accounts": ["9223372036854775808"]},
+    {"country": "IN", "accounts": ["012"]},
+    {"country": "IN", "accounts": ["0"]},
+    {"country": "IN", "accounts": [""]},
+    {"country": "IN", "accounts": ["1e5"]},
+    {"country": "IN", "accounts": [12]},
+    {"country": "IN", "accounts": [False]},
+    {"country": "IN", "accounts": [None]},
+    {"country": "IN", "accounts": []},
+    {"country": "IN", "accounts": "12"},
+    {"country": "XX", "accounts": ["12"]},
+    {"country": "IN", "accounts": ["12"], "extra": 1},
+    {"accounts": ["12"]},
+    ["12"],
+    {"country": "IN", "accounts": [str(n) for n in range(1, 10_002)]},
+    {"country": "IN", "accounts": [str(n) for n in range(1, 10_001)]},
+]
+
+
+@pytest.mark.parametrize("body", BATCH_BODIES, ids=range(len(BATCH_BODIES)))
+@pytest.mark.parametrize("query", ["", "?min_revision=0", "?min_revision=999999"])
+def test_batch_fast_path_and_route_agree(
+    apps: tuple[TestClient, TestClient], body: object, query: str
+) -> None:
+    full, route_only = apps
+    fast = full.post(f"/visible{query}", json=body)
+    slow = route_only.post(f"/visible{query}", json=body)
+    assert fast.status_code == slow.status_code
+    assert fast.status_code != 500
+    if fast.status_code == 200:
+        assert fast.content == slow.content
+    else:
+        assert fast.json() == slow.json()
+
+
+@given(accounts=st.lists(ACCOUNTS, min_size=1, max_size=20), country=COUNTRIES)
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_batch_fast_path_and_route_agree_on_any_list(
+    apps: tuple[TestClient, TestClient], accounts: list[str], country: str
+) -> None:
+    full, route_only = apps
+    body = {"country": country, "accounts": accounts}
+    fast, slow = full.post("/visible", json=body), route_only.post("/visible", json=body)
+    assert (fast.status_code, fast.content) == (slow.status_code, slow.content)
+
+
+def test_malformed_json_batch_is_a_clean_client_error(apps: tuple[TestClient, TestClient]) -> None:
+    full, _ = apps
+    response = full.post(
+        "/visible", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500
+    assert "detail" in response.json()
