@@ -10,6 +10,7 @@ error. ``tests/integration/test_hotpath.py`` checks the two agree byte for byte.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Final
 
 import numpy as np
@@ -31,12 +32,21 @@ def render_visibility(account: str, country: str, visible: bool) -> bytes:
     return f'{{"account":"{account}","country":"{country}","visible":{flag}}}'.encode()
 
 
+_ITEM_OPEN: Final = '{"account":"'
+_ITEM_HIDDEN: Final = '","visible":false}'
+_ITEM_SHOWN: Final = '","visible":true}'
+
+
 def render_batch(country: str, accounts: list[str], withheld: list[bool]) -> bytes:
-    results = [
-        {"account": account, "visible": not flag}
-        for account, flag in zip(accounts, withheld, strict=True)
-    ]
-    return orjson.dumps({"country": country, "results": results})
+    """The batch body, as orjson would write the response model, without building 10,000
+    dicts: ids are validated digit strings, so plain concatenation is safe JSON."""
+    items = ",".join(
+        [
+            _ITEM_OPEN + account + (_ITEM_HIDDEN if flag else _ITEM_SHOWN)
+            for account, flag in zip(accounts, withheld, strict=True)
+        ]
+    )
+    return f'{{"country":"{country}","results":[{items}]}}'.encode()
 
 
 def parse_account_list(raw: object) -> np.ndarray[Any, np.dtype[np.uint64]] | None:
@@ -47,7 +57,8 @@ def parse_account_list(raw: object) -> np.ndarray[Any, np.dtype[np.uint64]] | No
         joined = "".join(raw)  # TypeError unless every item is a str
     except TypeError:
         return None
-    if not (joined.isascii() and joined.isdigit()):
+    # str.isdigit() would also accept non-ASCII digits, and is ~15x slower than on bytes.
+    if not (joined.isascii() and joined.encode().isdigit()):
         return None
     lengths = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
     if lengths.min() < 1 or lengths.max() > 19:
@@ -79,18 +90,16 @@ class VisibilityFastPath:
                 return
         await self.app(scope, receive, send)
 
-    async def _send(self, send: Send, body: bytes) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    _JSON,
-                    (b"content-length", b"%d" % len(body)),
-                    (b"x-withheld-revision", b"%d" % self.replica.revision),
-                ],
-            }
-        )
+    async def _send(self, send: Send, body: bytes, *, started: float | None = None) -> None:
+        headers = [
+            _JSON,
+            (b"content-length", b"%d" % len(body)),
+            (b"x-withheld-revision", b"%d" % self.replica.revision),
+        ]
+        if started is not None:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            headers.append((b"server-timing", b"app;dur=%.3f" % elapsed_ms))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     def _fresh_enough(self, query: bytes) -> bool:
@@ -145,9 +154,10 @@ class VisibilityFastPath:
                 break  # the body limit behind us answers 413
         body = b"".join(chunks)
         if not more:
+            started = time.perf_counter()
             answer = self._answer_batch(scope["query_string"], body)
             if answer is not None:
-                await self._send(send, answer)
+                await self._send(send, answer, started=started)
                 return
         replayed = False
 
