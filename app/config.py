@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     db_timeout_s: float = Field(
         default=2.0, gt=0, description="Connect/lock timeout; an unreachable database fails fast."
     )
+    snapshot_every_changes: int = Field(
+        default=50_000,
+        ge=1,
+        description="Store an index snapshot once the newest one is this many changes behind.",
+    )
+    snapshot_check_s: float = Field(default=10.0, gt=0)
     migrate_on_start: bool = True
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"

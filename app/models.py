@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     text,
@@ -91,3 +92,17 @@ class ChangelogHead(Base):
     revision: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+
+class IndexSnapshot(Base):
+    """The whole index, serialized (``VisibilityIndex.to_bytes``), as of ``revision``.
+
+    A starting process loads the newest one and replays only the changelog after it.
+    """
+
+    __tablename__ = "index_snapshot"
+
+    revision: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    pairs: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -15,6 +15,28 @@ from app.domain import Change, ChangeOp
 from app.index import VisibilityIndex
 
 
+def apply_changes(
+    index: VisibilityIndex, changes: Iterable[Change], *, after: int
+) -> tuple[int, bool]:
+    """Apply the changes that follow revision ``after`` contiguously.
+
+    Returns the revision reached and whether every change was used (False at the first gap:
+    the caller must fetch the missing revisions first).
+    """
+    applied = after
+    for change in changes:
+        if change.revision <= applied:
+            continue
+        if change.revision != applied + 1:
+            return applied, False
+        if change.op is ChangeOp.WITHHOLD:
+            index.add(change.account, change.country)
+        else:
+            index.discard(change.account, change.country)
+        applied = change.revision
+    return applied, True
+
+
 class Replica:
     def __init__(self) -> None:
         self.index = VisibilityIndex()
@@ -37,20 +59,7 @@ class Replica:
         Returns False, applying nothing past it, at the first gap: the caller must fetch the missing
         revisions from the changelog first.
         """
-        index = self.index
-        applied = self.revision
-        complete = True
-        for change in changes:
-            if change.revision <= applied:
-                continue
-            if change.revision != applied + 1:
-                complete = False
-                break
-            if change.op is ChangeOp.WITHHOLD:
-                index.add(change.account, change.country)
-            else:
-                index.discard(change.account, change.country)
-            applied = change.revision
+        applied, complete = apply_changes(self.index, changes, after=self.revision)
         if applied != self.revision:
             self.revision = applied
             self._release_waiters()

@@ -27,14 +27,14 @@ from typing import TypeVar
 
 import psycopg
 from anyio import to_thread
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.config import Settings
 from app.db import Database
 from app.domain import Change, WriteResult
 from app.index import VisibilityIndex
-from app.replica import Replica
-from app.repositories import changelog, withholdings
+from app.replica import Replica, apply_changes
+from app.repositories import changelog, snapshots, withholdings
 from app.services import withholdings as withholding_service
 
 log = logging.getLogger("withheld.sync")
@@ -53,11 +53,29 @@ async def _in_thread(func: Callable[[], T]) -> T:
 
 
 def load_state(db: Database) -> tuple[VisibilityIndex, int]:
-    """The active rules and the revision they reflect, read from one consistent snapshot."""
+    """The index and the revision it reflects, read in one consistent database snapshot.
+
+    From the newest index snapshot plus the changelog after it when that is short; otherwise
+    from the active rules themselves.
+    """
     with db.reading(snapshot=True) as session:
-        revision = changelog.read_head(session)
+        head = changelog.read_head(session)
+        stored = snapshots.latest(session)
+        if stored is not None and 0 <= head - stored[0] <= RELOAD_AFTER:
+            revision, data = stored
+            try:
+                index = VisibilityIndex.from_bytes(data)
+            except ValueError:
+                log.warning("index snapshot at revision %d unreadable: loading the rules", revision)
+            else:
+                del data, stored
+                changes = changelog.list_after(session, revision, limit=head - revision)
+                reached, complete = apply_changes(index, changes, after=revision)
+                if complete and reached == head:
+                    return index, head
+                log.warning("changelog after snapshot %d has gaps: loading the rules", revision)
         accounts, countries = withholdings.load_active_pairs(session)
-    return VisibilityIndex.from_arrays(accounts, countries), revision
+    return VisibilityIndex.from_arrays(accounts, countries), head
 
 
 class ChangelogFollower:
@@ -80,6 +98,7 @@ class ChangelogFollower:
     def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._follow_loop(), name="withheld-follow"))
         self._tasks.append(asyncio.create_task(self._expire_loop(), name="withheld-expire"))
+        self._tasks.append(asyncio.create_task(self._snapshot_loop(), name="withheld-snapshot"))
         if not self.db.is_sqlite:
             self._tasks.append(asyncio.create_task(self._listen_loop(), name="withheld-listen"))
 
@@ -175,6 +194,56 @@ class ChangelogFollower:
             return None
         with self.db.writing() as session:
             return withholding_service.expire_due(session, now=now)
+
+    async def _snapshot_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.snapshot_check_s)
+            try:
+                await self.snapshot_if_due()
+            except DB_ERRORS as error:
+                self._report_failure("snapshot", error)
+
+    async def snapshot_if_due(self) -> bool:
+        """Store this process's index when the newest snapshot is far enough behind.
+
+        The bytes are taken on the event loop, so they are exactly the state at ``revision``;
+        storing them happens in a thread. Several processes may race: one wins, the others'
+        insert is a no-op or a conflict we ignore.
+        """
+        latest = await _in_thread(self._latest_snapshot_revision)
+        revision = self.replica.revision
+        if revision - (latest or 0) < self.settings.snapshot_every_changes:
+            return False
+        data = self.replica.index.to_bytes()
+        pairs = len(self.replica.index)
+
+        def store() -> bool:
+            try:
+                with self.db.writing() as session:
+                    return snapshots.save(
+                        session,
+                        revision=revision,
+                        pairs=pairs,
+                        data=data,
+                        now=datetime.now(UTC),
+                        keep=2,
+                    )
+            except IntegrityError:
+                return False
+
+        saved = await _in_thread(store)
+        if saved:
+            log.info(
+                "stored index snapshot at revision %d (%d pairs, %d bytes)",
+                revision,
+                pairs,
+                len(data),
+            )
+        return saved
+
+    def _latest_snapshot_revision(self) -> int | None:
+        with self.db.reading() as session:
+            return snapshots.latest_revision(session)
 
     async def _listen_loop(self) -> None:
         conninfo = self.db.url.set(drivername="postgresql").render_as_string(hide_password=False)

@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from app.db import make_engine
 from app.migrate import ROOT, alembic_config, current_revision, head_revision, upgrade_to_head
 
-TABLES = {"withholding", "changelog", "changelog_head", "alembic_version"}
+TABLES = {"withholding", "changelog", "changelog_head", "index_snapshot", "alembic_version"}
 
 
 def _as_users_write_it(database_url: str) -> str:

@@ -15,7 +15,7 @@ from app.db import Database
 from app.domain import LiftReason
 from app.migrate import upgrade_to_head
 from app.replica import Replica
-from app.repositories import changelog
+from app.repositories import changelog, snapshots
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
 from app.sync import load_state
@@ -46,6 +46,7 @@ def db(database_url: str) -> Iterator[Database]:
 def _reset(db: Database) -> None:
     with db.writing() as session:
         session.execute(text("DELETE FROM changelog"))
+        session.execute(text("DELETE FROM index_snapshot"))
         session.execute(text("DELETE FROM withholding"))
         session.execute(text("UPDATE changelog_head SET revision = 0"))
 
@@ -96,6 +97,16 @@ def test_rebuilding_at_any_revision_equals_applying_the_changelog(
             assert incremental.apply(
                 changelog.list_after(session, incremental.revision, limit=10_000)
             )
+        if step % 4 == 3:  # now and then a stored snapshot, so rebuilding replays after it
+            with db.writing() as session:
+                snapshots.save(
+                    session,
+                    revision=incremental.revision,
+                    pairs=len(incremental.index),
+                    data=incremental.index.to_bytes(),
+                    now=now,
+                    keep=2,
+                )
         rebuilt, revision = load_state(db)
         assert revision == incremental.revision
         assert rebuilt == incremental.index

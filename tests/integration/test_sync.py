@@ -10,6 +10,7 @@ import pytest
 from app import sync
 from app.config import Settings
 from app.db import Database
+from app.domain import LiftReason
 from app.migrate import upgrade_to_head
 from app.replica import Replica
 from app.services import withholdings as service
@@ -102,3 +103,37 @@ def test_expiry_lifts_due_rules_once_even_when_several_processes_try(db: Databas
         (rule,) = service.rules_of_account(session, account=1, include_lifted=True)
     assert rule.lift_reason == "expired"
     assert rule.lifted_at == rule.expires_at
+
+
+@pytest.mark.anyio
+async def test_start_loads_the_newest_snapshot_and_replays_only_what_follows(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(database_url="sqlite://", snapshot_every_changes=10)
+    writer = ChangelogFollower(db, Replica(), settings)
+    await writer.load()
+    _withhold(db, range(1, 31))
+    await writer.catch_up()
+    assert await writer.snapshot_if_due()
+    assert not await writer.snapshot_if_due()  # nothing new since
+    _withhold(db, range(31, 36), country="XX")
+    with db.writing() as session:
+        service.lift(
+            session,
+            account=3,
+            country="IN",
+            reason=LiftReason.REVIEW,
+            actor="t",
+            now=datetime.now(UTC),
+        )
+    expected, head = load_state(db)
+
+    def no_full_load(*_: object) -> None:
+        raise AssertionError("the rules table was read: the snapshot should have served")
+
+    monkeypatch.setattr(sync.withholdings, "load_active_pairs", no_full_load)
+    index, revision = load_state(db)
+    assert revision == head == 36
+    assert index == expected
+    assert not index.is_withheld(3, "IN")
+    assert index.is_withheld(33, "BR")
