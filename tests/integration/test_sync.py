@@ -13,6 +13,7 @@ from app.db import Database
 from app.domain import LiftReason
 from app.migrate import upgrade_to_head
 from app.replica import Replica
+from app.repositories import withholdings
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
 from app.sync import ChangelogFollower, load_state
@@ -131,7 +132,7 @@ async def test_start_loads_the_newest_snapshot_and_replays_only_what_follows(
     def no_full_load(*_: object) -> None:
         raise AssertionError("the rules table was read: the snapshot should have served")
 
-    monkeypatch.setattr(sync.withholdings, "load_active_pairs", no_full_load)
+    monkeypatch.setattr(withholdings, "load_active_pairs", no_full_load)
     index, revision = load_state(db)
     assert revision == head == 36
     assert index == expected
