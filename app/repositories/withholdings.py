@@ -92,12 +92,62 @@ def next_expiry(session: Session) -> datetime | None:
     return session.execute(stmt).scalar_one_or_none()
 
 
+ACTIVE_PAIRS_SQL = "SELECT account_id, country FROM withholding WHERE lifted_at IS NULL"
+# PostgreSQL binary COPY: per row a field count, then (length, value) per field. With a BIGINT
+# and a 2-byte country every row is 20 bytes, so numpy can read them all at once.
+_COPY_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("account_len", ">i4"),
+        ("account", ">i8"),
+        ("country_len", ">i4"),
+        ("country", "S2"),
+    ]
+)
+_COPY_HEADER = 19
+_FETCH_CHUNK = 262_144
+
+
 def load_active_pairs(session: Session) -> tuple[np.ndarray, np.ndarray]:
-    """Every active (account, country) as two arrays, for building the index."""
-    stmt = select(Withholding.account_id, Withholding.country).where(
-        Withholding.lifted_at.is_(None)
-    )
-    rows = session.execute(stmt).all()
-    accounts = np.fromiter((row[0] for row in rows), dtype=np.uint64, count=len(rows))
-    countries = np.array([row[1] for row in rows], dtype="S2") if rows else np.empty(0, "S2")
-    return accounts, countries
+    """Every active (account, country) as two arrays, for building the index.
+
+    Bypasses ORM rows (≈2 µs each): the driver's own cursor, and binary COPY on PostgreSQL.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        pairs = _copy_active_pairs(connection)
+        if pairs is not None:
+            return pairs
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(ACTIVE_PAIRS_SQL)
+        accounts: list[np.ndarray] = []
+        countries: list[np.ndarray] = []
+        while rows := cursor.fetchmany(_FETCH_CHUNK):
+            accounts.append(np.fromiter((row[0] for row in rows), dtype=np.uint64, count=len(rows)))
+            countries.append(np.array([row[1] for row in rows], dtype="S2"))
+    finally:
+        cursor.close()
+    if not accounts:
+        return np.empty(0, np.uint64), np.empty(0, "S2")
+    return np.concatenate(accounts), np.concatenate(countries)
+
+
+def _copy_active_pairs(connection: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        with cursor.copy(f"COPY ({ACTIVE_PAIRS_SQL}) TO STDOUT (FORMAT BINARY)") as copy:
+            data = b"".join(bytes(block) for block in copy)
+    finally:
+        cursor.close()
+    body = data[_COPY_HEADER:-2]  # header, and the -1 trailer
+    if len(body) % _COPY_ROW.itemsize:
+        return None
+    rows = np.frombuffer(body, dtype=_COPY_ROW)
+    if len(rows) and not (
+        (rows["fields"] == 2).all()
+        and (rows["account_len"] == 8).all()
+        and (rows["country_len"] == 2).all()
+    ):
+        return None  # an unexpected layout: let the generic path read it
+    return rows["account"].astype(np.uint64), rows["country"].copy()
