@@ -62,8 +62,11 @@ async def _not_found(_: Request, exc: Exception) -> JsonResponse:
     return JsonResponse({"detail": str(exc)}, status_code=404)
 
 
-async def _database_unavailable(_: Request, exc: Exception) -> JsonResponse:
+async def _database_unavailable(request: Request, exc: Exception) -> JsonResponse:
     log.warning("database error: %s", type(exc).__name__)
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is not None:
+        runtime.metrics.stats.db_error("request")
     return JsonResponse(UNAVAILABLE, status_code=503, headers={"Retry-After": "1"})
 
 

@@ -18,6 +18,7 @@ import orjson
 
 from app.asgi import ASGIApp, Message, Receive, Scope, Send
 from app.identifiers import MAX_ACCOUNT, parse_account, parse_viewer_country
+from app.metrics import RequestStats
 from app.replica import Replica
 
 MAX_BATCH: Final = 10_000
@@ -72,18 +73,23 @@ def parse_account_list(raw: object) -> np.ndarray[Any, np.dtype[np.uint64]] | No
 
 
 class VisibilityFastPath:
-    def __init__(self, app: ASGIApp, replica: Replica, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, replica: Replica, stats: RequestStats, *, max_body_bytes: int
+    ) -> None:
         self.app = app
         self.replica = replica
+        self.stats = stats
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/visible":
             method = scope["method"]
             if method == "GET":
+                started = time.perf_counter()
                 body = self._answer(scope["query_string"])
                 if body is not None:
                     await self._send(send, body)
+                    self.stats.observe("/visible", "GET", 200, time.perf_counter() - started)
                     return
             elif method == "POST":
                 await self._batch(scope, receive, send)
@@ -158,6 +164,7 @@ class VisibilityFastPath:
             answer = self._answer_batch(scope["query_string"], body)
             if answer is not None:
                 await self._send(send, answer, started=started)
+                self.stats.observe("/visible", "POST", 200, time.perf_counter() - started)
                 return
         replayed = False
 

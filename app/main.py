@@ -1,11 +1,14 @@
 """The application: ``uvicorn app.main:app``.
 
-Request flow: ``VisibilityFastPath`` (the hot path: plain ``GET /visible`` answered from memory)
-→ ``RevisionHeader`` → ``BodyLimit`` → FastAPI (everything else, and the OpenAPI document).
+Request flow: ``VisibilityFastPath`` (the hot path: well-formed ``GET``/``POST /visible`` answered
+from memory) → ``RequestMetrics`` → ``RevisionHeader`` → ``BodyLimit`` → FastAPI (everything
+else, and the OpenAPI document).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +25,7 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.hotpath import VisibilityFastPath
 from app.logs import configure_logging
+from app.metrics import Metrics, RequestMetrics, default_metrics_dir
 from app.migrate import require_head, upgrade_to_head
 from app.replica import Replica
 from app.runtime import Runtime
@@ -42,7 +46,7 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def _build_api(settings: Settings, replica: Replica) -> FastAPI:
+def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAPI:
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         tokens = TokenRegistry.parse(settings.admin_tokens)
@@ -51,11 +55,17 @@ def _build_api(settings: Settings, replica: Replica) -> FastAPI:
             await to_thread.run_sync(upgrade_to_head, db.engine)
         else:
             await to_thread.run_sync(require_head, db.engine)
-        follower = ChangelogFollower(db, replica, settings)
+        follower = ChangelogFollower(db, replica, settings, on_db_error=metrics.stats.db_error)
         await follower.load()
         follower.start()
+        publisher = asyncio.create_task(metrics.publish_forever(), name="withheld-metrics")
         api.state.runtime = Runtime(
-            settings=settings, db=db, replica=replica, follower=follower, tokens=tokens
+            settings=settings,
+            db=db,
+            replica=replica,
+            follower=follower,
+            tokens=tokens,
+            metrics=metrics,
         )
         log.info(
             "database: %s; %d active pairs at revision %d",
@@ -74,7 +84,12 @@ def _build_api(settings: Settings, replica: Replica) -> FastAPI:
         try:
             yield
         finally:
+            publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await publisher
             await follower.stop()
+            with contextlib.suppress(OSError):
+                metrics.flush()
             db.dispose()
 
     api = FastAPI(
@@ -98,11 +113,13 @@ class WithheldApp:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.replica = Replica()
-        self.api = _build_api(settings, self.replica)
+        self.metrics = Metrics(default_metrics_dir(), self.replica.gauges)
+        self.api = _build_api(settings, self.replica, self.metrics)
         inner = BodyLimit(self.api, max_bytes=settings.max_body_bytes)
         stamped = RevisionHeader(inner, revision=lambda: self.replica.revision)
+        measured = RequestMetrics(stamped, self.metrics.stats)
         self._entry = VisibilityFastPath(
-            stamped, self.replica, max_body_bytes=settings.max_body_bytes
+            measured, self.replica, self.metrics.stats, max_body_bytes=settings.max_body_bytes
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

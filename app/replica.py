@@ -41,6 +41,7 @@ class Replica:
     def __init__(self) -> None:
         self.index = VisibilityIndex()
         self.revision = 0
+        self.head_seen = 0  # newest changelog revision the database has shown us
         self.loaded = False
         self.db_available = False
         self.last_db_contact = 0.0  # time.monotonic() of the last successful database round trip
@@ -50,6 +51,7 @@ class Replica:
     def load(self, index: VisibilityIndex, revision: int) -> None:
         self.index = index
         self.revision = revision
+        self.head_seen = max(self.head_seen, revision)
         self.loaded = True
         self._release_waiters()
 
@@ -60,10 +62,23 @@ class Replica:
         revisions from the changelog first.
         """
         applied, complete = apply_changes(self.index, changes, after=self.revision)
+        self.head_seen = max(self.head_seen, applied)
         if applied != self.revision:
             self.revision = applied
             self._release_waiters()
         return complete
+
+    def gauges(self) -> dict[str, object]:
+        """What the metrics endpoint reports about this process."""
+        return {
+            "revision": self.revision,
+            "head": self.head_seen,
+            "lag_revisions": max(0, self.head_seen - self.revision),
+            "since_sync": time.monotonic() - self.last_db_contact if self.last_db_contact else -1,
+            "db_up": 1 if self.db_available else 0,
+            "pairs": self.index.country_sizes(),
+            "index_bytes": self.index.memory_bytes(),
+        }
 
     def mark_db_ok(self) -> None:
         self.db_available = True

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from app.auth import TokenRegistry
 from app.config import Settings
 from app.db import Database
+from app.metrics import Metrics
 from app.replica import Replica
 from app.sync import ChangelogFollower
 
@@ -18,3 +19,4 @@ class Runtime:
     replica: Replica
     follower: ChangelogFollower
     tokens: TokenRegistry
+    metrics: Metrics

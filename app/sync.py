@@ -79,8 +79,16 @@ def load_state(db: Database) -> tuple[VisibilityIndex, int]:
 
 
 class ChangelogFollower:
-    def __init__(self, db: Database, replica: Replica, settings: Settings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        replica: Replica,
+        settings: Settings,
+        *,
+        on_db_error: Callable[[str], None] | None = None,
+    ) -> None:
         self.db = db
+        self._on_db_error = on_db_error
         self.replica = replica
         self.settings = settings
         self._wake = asyncio.Event()
@@ -122,6 +130,7 @@ class ChangelogFollower:
                 after = self.replica.revision
                 head, changes = await _in_thread(partial(self._fetch, after))
                 self.replica.mark_db_ok()
+                self.replica.head_seen = max(self.replica.head_seen, head)
                 if head - after > RELOAD_AFTER:
                     log.info("%d revisions behind: reloading the rules", head - after)
                     await self.load()
@@ -275,6 +284,8 @@ class ChangelogFollower:
             backoff = min(backoff * 2, MAX_BACKOFF_S * 5)
 
     def _report_failure(self, what: str, error: BaseException) -> None:
+        if self._on_db_error is not None:
+            self._on_db_error(what)
         was_available = self.replica.db_available
         self.replica.mark_db_failed(error)
         if was_available:

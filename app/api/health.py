@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from anyio import to_thread
 from fastapi import APIRouter
+from fastapi.responses import Response
 from sqlalchemy import text
 
 from app.api.deps import RuntimeDep
+from app.metrics import CONTENT_TYPE
 from app.responses import JsonResponse
 from app.schemas import Health, Readiness
 
@@ -17,6 +19,22 @@ CONSISTENCY = (
     "process that made it, and to every other process within 1 s; pass a write's "
     "X-Withheld-Revision as min_revision to read your own writes anywhere."
 )
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics, summed over every worker of this server",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "Prometheus text exposition format 0.0.4.",
+        }
+    },
+)
+async def get_metrics(runtime: RuntimeDep) -> Response:
+    body = await to_thread.run_sync(runtime.metrics.render)
+    return Response(body, media_type=CONTENT_TYPE)
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness: the process is up")

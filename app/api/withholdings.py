@@ -10,7 +10,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from app.api.deps import UNAUTHORIZED, AdminDep, RuntimeDep
-from app.domain import LiftReason, RuleNotFoundError
+from app.domain import RuleNotFoundError
 from app.schemas import (
     AccountId,
     AccountWithholdings,
@@ -41,6 +41,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorResponse, "description": "Database unavailable."},
 }
 _ = UNAUTHORIZED
+
+
+# An optional body typed as the model itself (not `| None`): generated clients then simply omit
+# it; openapi-python-client cannot serialise an unset `Model | None` body.
+_NO_LIFT_DETAILS = LiftRequest()
 
 
 def _terms(body: RuleWrite | BulkWithholdRequest) -> RuleTerms:
@@ -95,9 +100,9 @@ async def lift_withholding(
     actor: AdminDep,
     account: AccountPath,
     country: CountryPath,
-    body: Annotated[LiftRequest | None, Body()] = None,
+    body: Annotated[LiftRequest, Body()] = _NO_LIFT_DETAILS,
 ) -> Response:
-    reason = body.reason if body is not None else LiftReason.OTHER
+    reason = body.reason
 
     def work() -> service.LiftOutcome:
         with runtime.db.writing() as session:

@@ -1,5 +1,4 @@
 # PyYAML ships no types; this keeps mypy quiet here whether or not types-PyYAML is installed.
-# mypy: disable-error-code="import-untyped"
 """The container recipe, checked without a Docker engine.
 
 The Dockerfile goes through two linters that catch different things (hadolint: shell and

@@ -1,0 +1,295 @@
+"""Prometheus metrics that cost the hot path almost nothing and add up across workers.
+
+Each process counts in plain Python lists and dicts (an increment is ~50 ns; prometheus_client's
+multiprocess values take a lock and write an mmap on every call, several µs per request). Once a
+second it writes its counters to ``<metrics dir>/<pid>.json``; ``GET /metrics`` on any worker sums
+every file in the folder, so counters are correct under ``--workers N``. Files of exited workers
+keep counting (counters never go down); gauges come only from live processes, labelled by pid.
+
+The folder: ``WITHHELD_METRICS_DIR`` if set; else, in a worker that a supervisor spawned (uvicorn
+``--workers``), one private to that supervisor; else none (a single process serves its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import json
+import multiprocessing
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Final
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from app.asgi import ASGIApp, Message, Receive, Scope, Send
+
+LATENCY_BOUNDS: Final = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+FLUSH_INTERVAL_S: Final = 1.0
+
+
+def default_metrics_dir() -> Path | None:
+    explicit = os.environ.get("WITHHELD_METRICS_DIR")
+    if explicit:
+        return Path(explicit)
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.pid is None:
+        return None
+    # The supervisor's pid and start time name a folder no other server shares.
+    try:
+        started = Path(f"/proc/{parent.pid}/stat").read_text().split()[21]
+    except (OSError, IndexError):
+        started = "0"
+    return Path(tempfile.gettempdir()) / f"withheld-metrics-{parent.pid}-{started}"
+
+
+class RequestStats:
+    """Counters and latency buckets of this process, keyed by (route, method, status)."""
+
+    def __init__(self) -> None:
+        self.requests: dict[tuple[str, str, str], int] = {}
+        # (route, method) -> [bucket counts..., +Inf count], sum of seconds
+        self.latency: dict[tuple[str, str], list[float]] = {}
+        self.db_errors: dict[str, int] = {}
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = (route, method, str(status))
+        self.requests[key] = self.requests.get(key, 0) + 1
+        buckets = self.latency.get((route, method))
+        if buckets is None:
+            buckets = self.latency[(route, method)] = [0.0] * (len(LATENCY_BOUNDS) + 2)
+        buckets[bisect.bisect_left(LATENCY_BOUNDS, seconds)] += 1
+        buckets[-1] += seconds
+
+    def db_error(self, operation: str) -> None:
+        self.db_errors[operation] = self.db_errors.get(operation, 0) + 1
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "requests": [[*key, count] for key, count in self.requests.items()],
+            "latency": [[*key, buckets] for key, buckets in self.latency.items()],
+            "db_errors": list(self.db_errors.items()),
+        }
+
+
+class Gauges:
+    """Gauges of this process, read when published (see ``app.main``)."""
+
+    def __init__(self, read: Callable[[], dict[str, object]]) -> None:
+        self.read = read
+
+
+class Metrics:
+    def __init__(self, folder: Path | None, gauges: Callable[[], dict[str, object]]) -> None:
+        self.folder = folder
+        self.stats = RequestStats()
+        self.gauges = gauges
+        self.pid = os.getpid()
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+
+    # -- publishing -------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, object]:
+        return {"pid": self.pid, "at": time.time(), **self.stats.to_json(), "gauges": self.gauges()}
+
+    def flush(self) -> None:
+        if self.folder is None:
+            return
+        target = self.folder / f"{self.pid}.json"
+        temporary = self.folder / f".{self.pid}.json.tmp"
+        temporary.write_text(json.dumps(self.snapshot()))
+        temporary.replace(target)
+
+    async def publish_forever(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            with contextlib.suppress(OSError):
+                self.flush()
+
+    # -- exposition -------------------------------------------------------------------------
+
+    def _processes(self) -> Iterator[tuple[dict[str, object], bool]]:
+        """Every process's latest snapshot (ours live), and whether that process is alive."""
+        yield self.snapshot(), True
+        if self.folder is None:
+            return
+        for path in self.folder.glob("*.json"):
+            if path.stem == str(self.pid):
+                continue
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            yield data, _alive(int(data.get("pid", 0)))
+
+    def render(self) -> bytes:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Collector(self))
+        return generate_latest(registry)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _Collector:
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        requests: dict[tuple[str, ...], float] = {}
+        latency: dict[tuple[str, ...], list[float]] = {}
+        db_errors: dict[str, float] = {}
+        live: list[dict[str, object]] = []
+        for data, alive in self.metrics._processes():
+            for *key, count in data.get("requests", []):  # type: ignore[attr-defined]
+                requests[tuple(key)] = requests.get(tuple(key), 0) + count
+            for *key, buckets in data.get("latency", []):  # type: ignore[attr-defined]
+                total = latency.setdefault(tuple(key), [0.0] * len(buckets))
+                for i, value in enumerate(buckets):
+                    total[i] += value
+            for operation, count in data.get("db_errors", []):  # type: ignore[attr-defined]
+                db_errors[operation] = db_errors.get(operation, 0) + count
+            if alive:
+                live.append(data)
+
+        counter = CounterMetricFamily(
+            "withheld_http_requests",
+            "HTTP requests answered.",
+            labels=["route", "method", "status"],
+        )
+        for key, count in sorted(requests.items()):
+            counter.add_metric(list(key), count)
+        yield counter
+
+        histogram = HistogramMetricFamily(
+            "withheld_http_request_duration_seconds",
+            "Time to answer, in the application.",
+            labels=["route", "method"],
+        )
+        for key, buckets in sorted(latency.items()):
+            cumulative, running = [], 0.0
+            for bound, count in zip([*map(str, LATENCY_BOUNDS), "+Inf"], buckets[:-1], strict=True):
+                running += count
+                cumulative.append((bound, running))
+            histogram.add_metric(list(key), cumulative, sum_value=buckets[-1])
+        yield histogram
+
+        errors = CounterMetricFamily(
+            "withheld_db_errors", "Database operations that failed.", labels=["operation"]
+        )
+        for operation, count in sorted(db_errors.items()):
+            errors.add_metric([operation], count)
+        yield errors
+
+        families = {
+            "revision": GaugeMetricFamily(
+                "withheld_revision_applied",
+                "Changelog revision this process reflects.",
+                labels=["pid"],
+            ),
+            "head": GaugeMetricFamily(
+                "withheld_revision_head",
+                "Newest changelog revision this process has seen.",
+                labels=["pid"],
+            ),
+            "lag_revisions": GaugeMetricFamily(
+                "withheld_sync_lag_revisions", "Head minus applied revision.", labels=["pid"]
+            ),
+            "since_sync": GaugeMetricFamily(
+                "withheld_sync_age_seconds",
+                "Seconds since the last successful database sync.",
+                labels=["pid"],
+            ),
+            "db_up": GaugeMetricFamily(
+                "withheld_database_up",
+                "1 when the last database contact succeeded.",
+                labels=["pid"],
+            ),
+        }
+        pairs = GaugeMetricFamily(
+            "withheld_index_pairs",
+            "Withheld pairs in memory by country.",
+            labels=["pid", "country"],
+        )
+        memory = GaugeMetricFamily(
+            "withheld_index_bytes", "Approximate index memory.", labels=["pid"]
+        )
+        for data in live:
+            pid = str(data["pid"])
+            gauges = data.get("gauges", {})
+            assert isinstance(gauges, dict)
+            for name, family in families.items():
+                if name in gauges:
+                    family.add_metric([pid], float(gauges[name]))
+            for country, count in sorted(gauges.get("pairs", {}).items()):
+                pairs.add_metric([pid, country], count)
+            if "index_bytes" in gauges:
+                memory.add_metric([pid], float(gauges["index_bytes"]))
+        yield from families.values()
+        yield pairs
+        yield memory
+
+
+class RequestMetrics:
+    """ASGI layer: one observation per HTTP response, by route template and status."""
+
+    def __init__(self, app: ASGIApp, stats: RequestStats) -> None:
+        self.app = app
+        self.stats = stats
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.stats.observe(template, scope["method"], status, time.perf_counter() - started)
