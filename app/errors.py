@@ -8,9 +8,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 
 from app.domain import RuleNotFoundError
 from app.responses import JsonResponse
@@ -50,8 +52,34 @@ async def _validation_error(_: Request, exc: Exception) -> JsonResponse:
     return JsonResponse({"detail": issues}, status_code=422)
 
 
-async def _http_error(_: Request, exc: Exception) -> JsonResponse:
+class _AllowedMethods:
+    """Every method the API serves at a path (Starlette's 405 names only one route's)."""
+
+    def __init__(self, routes: list[BaseRoute]) -> None:
+        self._routes = [
+            (route.path_regex, set(route.methods or ()))
+            for route in routes
+            if isinstance(route, APIRoute)
+        ]
+
+    def at(self, path: str) -> str:
+        methods: set[str] = set()
+        for regex, route_methods in self._routes:
+            if regex.match(path):
+                methods |= route_methods
+        return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        allowed_methods: _AllowedMethods = request.app.state.allowed_methods
+        allowed = allowed_methods.at(request.url.path)
+        return JsonResponse(
+            {"detail": f"method {request.method} not allowed here; use {allowed}"},
+            status_code=405,
+            headers={"Allow": allowed},
+        )
     return JsonResponse(
         {"detail": exc.detail}, status_code=exc.status_code, headers=dict(exc.headers or {})
     )
@@ -70,7 +98,8 @@ async def _database_unavailable(request: Request, exc: Exception) -> JsonRespons
     return JsonResponse(UNAVAILABLE, status_code=503, headers={"Retry-After": "1"})
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, routes: list[BaseRoute]) -> None:
+    app.state.allowed_methods = _AllowedMethods(routes)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RuleNotFoundError, _not_found)

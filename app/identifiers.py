@@ -13,11 +13,35 @@ from typing import Final
 
 from app.countries import ALL_COUNTRIES, COUNTRY_CODES
 
-MAX_ACCOUNT: Final = 2**63 - 1
-ACCOUNT_PATTERN: Final = r"^[1-9][0-9]{0,18}$"
-COUNTRY_PATTERN: Final = r"^[A-Za-z]{2}$"
-_ACCOUNT_RE: Final = re.compile(r"[1-9][0-9]{0,18}")
 RULE_COUNTRIES: Final = COUNTRY_CODES | {ALL_COUNTRIES}
+
+MAX_ACCOUNT: Final = 2**63 - 1
+
+
+def _at_most(limit: str) -> str:
+    """A regex of the decimal integers 1 … ``limit``, no leading zeros (for the schema)."""
+    shorter = f"[1-9][0-9]{{0,{len(limit) - 2}}}"
+    same_length = []
+    for i, digit in enumerate(limit):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            same_length.append(f"{limit[:i]}[{low}-{int(digit) - 1}][0-9]{{{len(limit) - i - 1}}}")
+    same_length.append(limit)
+    return "^(" + "|".join([shorter, *same_length]) + ")$"
+
+
+ACCOUNT_PATTERN: Final = _at_most(str(2**63 - 1))
+
+
+def _any_case(codes: frozenset[str]) -> str:
+    """A regex accepting exactly these codes in any case (JSON Schema has no /i flag)."""
+    parts = (f"[{code[0]}{code[0].lower()}][{code[1]}{code[1].lower()}]" for code in sorted(codes))
+    return "^(" + "|".join(parts) + ")$"
+
+
+COUNTRY_PATTERN: Final = _any_case(COUNTRY_CODES)
+RULE_COUNTRY_PATTERN: Final = _any_case(COUNTRY_CODES | {ALL_COUNTRIES})
+_ACCOUNT_RE: Final = re.compile(r"[1-9][0-9]{0,18}")
 
 ACCOUNT_ERROR: Final = (
     "must be a decimal string of an integer from 1 to 9223372036854775807 "

@@ -100,10 +100,10 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
     )
-    errors.install(api)
-    api.include_router(visibility.router)
-    api.include_router(withholdings.router)
-    api.include_router(health.router)
+    routers = [visibility.router, withholdings.router, health.router]
+    for router in routers:
+        api.include_router(router)
+    errors.install(api, [route for router in routers for route in router.routes])
     return api
 
 

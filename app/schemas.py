@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -82,17 +83,57 @@ RuleCountry = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": identifiers.COUNTRY_PATTERN,
+            "pattern": identifiers.RULE_COUNTRY_PATTERN,
             "description": "ISO 3166-1 alpha-2 country code, any case; XX = all countries.",
             "examples": ["IN"],
         }
     ),
 ]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["IN"])]
+# C0 control characters other than tab, newline and carriage return (PostgreSQL cannot store
+# NUL at all), as a JSON Schema pattern and as the check behind it.
+PLAIN_TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$"
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _plain_text(value: str) -> str:
+    if _CONTROL.search(value):
+        raise PydanticCustomError("text_control_character", "must not contain control characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("text_encoding", "must be valid Unicode text") from None
+    return value
+
+
+_PLAIN = AfterValidator(_plain_text)
 Reason = Annotated[
-    str, Field(min_length=1, max_length=1000, examples=["MeitY order under IT Act s.69A"])
+    str,
+    Field(
+        min_length=1,
+        max_length=1000,
+        pattern=PLAIN_TEXT_PATTERN,
+        examples=["MeitY order under IT Act s.69A"],
+    ),
+    _PLAIN,
 ]
-OrderRef = Annotated[str, Field(min_length=1, max_length=200, examples=["MEITY/69A/2021/0042"])]
+OrderRef = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=200, pattern=PLAIN_TEXT_PATTERN, examples=["MEITY/69A/2021/0042"]
+    ),
+    _PLAIN,
+]
+Note = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=1000,
+        pattern=PLAIN_TEXT_PATTERN,
+        examples=["Karnataka High Court, W.P. 13710/2022"],
+    ),
+    _PLAIN,
+]
 
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
@@ -190,7 +231,7 @@ class RuleWrite(_Terms):
 
 class LiftRequest(_Strict):
     reason: LiftReason = LiftReason.OTHER
-    note: str | None = Field(default=None, max_length=1000)
+    note: Note | None = None
 
 
 class RuleRead(_Read):

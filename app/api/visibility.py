@@ -85,6 +85,7 @@ async def get_visibility(
     summary="Visibility of up to 10,000 accounts in one country",
     responses={
         200: {"headers": REVISION_HEADER},
+        400: {"model": ErrorResponse, "description": "Malformed body (not JSON, not UTF-8)."},
         413: {"model": ErrorResponse, "description": "Request body too large."},
         422: {"model": ErrorResponse, "description": "Invalid country or account list."},
         503: STALE,

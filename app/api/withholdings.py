@@ -31,6 +31,7 @@ AccountPath = Annotated[AccountId, Path(description="Account id (decimal string)
 CountryPath = Annotated[RuleCountry, Path(description="Country code, or XX for all countries.")]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Malformed body (not JSON, not UTF-8)."},
     401: {
         "model": ErrorResponse,
         "description": "Missing or invalid bearer token.",

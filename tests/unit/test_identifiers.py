@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from app.identifiers import parse_account, parse_rule_country, parse_viewer_country
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.identifiers import (
+    ACCOUNT_PATTERN,
+    COUNTRY_PATTERN,
+    parse_account,
+    parse_rule_country,
+    parse_viewer_country,
+)
 
 
 @pytest.mark.parametrize(
@@ -64,3 +74,33 @@ def test_rules_may_name_all_countries() -> None:
     assert parse_rule_country("de") == "DE"
     with pytest.raises(ValueError, match="XX for all countries"):
         parse_rule_country("ZZ")
+
+
+@given(
+    st.one_of(
+        st.integers(min_value=-10, max_value=2**64).map(str),
+        st.text(max_size=21),
+        st.from_regex(ACCOUNT_PATTERN, fullmatch=True),
+    )
+)
+def test_the_documented_pattern_accepts_exactly_the_valid_ids(raw: str) -> None:
+    documented = re.fullmatch(ACCOUNT_PATTERN, raw) is not None
+    try:
+        parse_account(raw)
+    except ValueError:
+        accepted = False
+    else:
+        accepted = True
+    assert documented == accepted, raw
+
+
+@given(st.text(max_size=3))
+def test_the_documented_country_pattern_accepts_exactly_the_valid_codes(raw: str) -> None:
+    documented = re.fullmatch(COUNTRY_PATTERN, raw) is not None
+    try:
+        parse_viewer_country(raw)
+    except ValueError:
+        accepted = False
+    else:
+        accepted = True
+    assert documented == accepted, raw

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from app import openapi
+from app.identifiers import ACCOUNT_PATTERN
 
 
 def test_committed_document_matches_the_app() -> None:
@@ -37,4 +38,4 @@ def test_ids_are_documented_as_strings_with_their_pattern() -> None:
     parameters = document["paths"]["/visible"]["get"]["parameters"]
     account = next(p for p in parameters if p["name"] == "account")
     assert account["schema"]["type"] == "string"
-    assert account["schema"]["pattern"] == "^[1-9][0-9]{0,18}$"
+    assert account["schema"]["pattern"] == ACCOUNT_PATTERN
