@@ -148,45 +148,53 @@ def bulk_withhold(
     session: Session,
     *,
     items: Sequence[tuple[int, str]],
-    terms: RuleTerms,
+    terms: RuleTerms | Sequence[RuleTerms],
     actor: str,
     now: datetime,
 ) -> BulkOutcome:
-    """Withhold every (account, country) in one transaction; active ones get the new terms."""
+    """Withhold every (account, country) in one transaction; active ones get the new terms.
+
+    ``terms`` is one set for every item, or one per item (a CSV import); when an item repeats,
+    its last terms win.
+    """
     head = changelog.lock_head(session)
-    unique = list(dict.fromkeys(items))
+    if isinstance(terms, RuleTerms):
+        terms_of = dict.fromkeys(items, terms)
+    else:
+        terms_of = dict(zip(items, terms, strict=True))
+    unique = list(terms_of)
     active = withholdings.list_active_among(session, unique)
     entries: list[Entry] = []
-    still_active: list[int] = []
     for rule in active.values():
         if _is_due(rule, now):
             entries.append(_expire(rule))
-        else:
-            still_active.append(rule.id)
     session.flush()
     active = {pair: rule for pair, rule in active.items() if rule.lifted_at is None}
-    if still_active:
+    by_terms: dict[RuleTerms, list[int]] = {}
+    for pair, rule in active.items():
+        by_terms.setdefault(terms_of[pair], []).append(rule.id)
+    for shared, rule_ids in by_terms.items():
         withholdings.update_terms(
             session,
-            still_active,
+            rule_ids,
             values={
-                "reason": terms.reason,
-                "order_ref": terms.order_ref,
-                "expires_at": terms.expires_at,
+                "reason": shared.reason,
+                "order_ref": shared.order_ref,
+                "expires_at": shared.expires_at,
                 "updated_at": now,
             },
         )
     new_pairs = [pair for pair in unique if pair not in active]
-    rule_ids = withholdings.insert_many(
+    created_ids = withholdings.insert_many(
         session,
         [
-            _new_rule_row(account, country, terms, actor=actor, now=now)
+            _new_rule_row(account, country, terms_of[(account, country)], actor=actor, now=now)
             for account, country in new_pairs
         ],
     )
     entries.extend(
         (ChangeOp.WITHHOLD, account, country, rule_id, now)
-        for (account, country), rule_id in zip(new_pairs, rule_ids, strict=True)
+        for (account, country), rule_id in zip(new_pairs, created_ids, strict=True)
     )
     return BulkOutcome(
         created=len(new_pairs),
