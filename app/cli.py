@@ -1,12 +1,14 @@
-"""``withheld`` command line: serve, migrate, openapi, token."""
+"""``withheld`` command line: serve, migrate, import, export, openapi, token."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import time
 
 from app.auth import generate_token
+from app.db import Database
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -16,7 +18,8 @@ def _serve(args: argparse.Namespace) -> int:
     from app.db import make_engine
     from app.migrate import upgrade_to_head
 
-    if not os.environ.get("WITHHELD_ADMIN_TOKENS"):
+    json_logs = os.environ.get("WITHHELD_LOG_FORMAT", "").lower() == "json"
+    if not os.environ.get("WITHHELD_ADMIN_TOKENS") and not json_logs:
         # Like Jupyter: a first-time user can try a write with a token made for this run only.
         token = generate_token()
         os.environ["WITHHELD_ADMIN_TOKENS"] = f"local:{token}"
@@ -40,7 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="warning",
+        log_level="info",
         access_log=False,
     )
     return 0
@@ -74,6 +77,66 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    import getpass
+
+    from app import importer
+
+    started = time.monotonic()
+
+    def progress(done: int) -> None:
+        print(f"\rvalidated {done:,} rules", end="", file=sys.stderr, flush=True)
+
+    with importer.read_text(args.file) as handle:
+        try:
+            items, terms = importer.parse_rules(
+                handle, default_reason=args.reason, progress=progress
+            )
+        except importer.InvalidImportError as invalid:
+            print(f"\nnothing imported: {args.file} has errors:\n{invalid}", file=sys.stderr)
+            return 2
+    print(f"\rvalidated {len(items):,} rules; writing in one transaction…", file=sys.stderr)
+    db = _database()
+    try:
+        summary = importer.import_rules(db, items, terms, actor=f"cli:{getpass.getuser()}")
+    finally:
+        db.dispose()
+    print(
+        f"imported {summary.rows:,} rows: {summary.created:,} created, "
+        f"{summary.already_active:,} already active (terms updated), "
+        f"{summary.duplicates:,} duplicate rows; revision {summary.revision} "
+        f"({time.monotonic() - started:.1f} s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from app import importer
+
+    db = _database()
+    try:
+        if args.output == "-":
+            count = importer.export_rules(db, sys.stdout)
+        else:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                count = importer.export_rules(db, out)
+    finally:
+        db.dispose()
+    print(f"exported {count:,} active rules", file=sys.stderr)
+    return 0
+
+
+def _database() -> Database:
+    from app.config import get_settings
+    from app.migrate import upgrade_to_head
+
+    settings = get_settings()
+    db = Database.from_url(settings.database_url, timeout_s=settings.db_timeout_s)
+    upgrade_to_head(db.engine)
+    return db
+
+
 def _token(_: argparse.Namespace) -> int:
     print(generate_token())
     return 0
@@ -91,6 +154,15 @@ def main(argv: list[str] | None = None) -> int:
     export = commands.add_parser("openapi", help="write openapi/openapi.json from the app")
     export.add_argument("--check", action="store_true", help="fail if the file is stale")
     export.set_defaults(handler=_openapi)
+    load = commands.add_parser(
+        "import", help="import rules from CSV: account,country[,reason,order_ref,expires_at]"
+    )
+    load.add_argument("file", help="CSV file, or - for standard input")
+    load.add_argument("--reason", help="reason for rows that have none")
+    load.set_defaults(handler=_import)
+    dump = commands.add_parser("export", help="write every active rule as CSV")
+    dump.add_argument("--output", "-o", default="-", help="file (default: standard output)")
+    dump.set_defaults(handler=_export)
     commands.add_parser("token", help="print a new random admin token").set_defaults(handler=_token)
     args = parser.parse_args(argv)
     handler = args.handler

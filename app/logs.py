@@ -33,3 +33,9 @@ def configure_logging(*, log_format: str, level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+    if log_format == "json":
+        # uvicorn configured its loggers before importing us: make them speak JSON too.
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "granian"):
+            logger = logging.getLogger(name)
+            logger.handlers[:] = [handler]
+            logger.propagate = False
