@@ -14,10 +14,6 @@ from app.db import Database
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.config import get_settings
-    from app.db import make_engine
-    from app.migrate import upgrade_to_head
-
     json_logs = os.environ.get("WITHHELD_LOG_FORMAT", "").lower() == "json"
     if not os.environ.get("WITHHELD_ADMIN_TOKENS") and not json_logs:
         # Like Jupyter: a first-time user can try a write with a token made for this run only.
@@ -32,12 +28,7 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-    settings = get_settings()
-    engine = make_engine(settings.database_url, timeout_s=settings.db_timeout_s)
-    try:
-        upgrade_to_head(engine)
-    finally:
-        engine.dispose()
+    _database().dispose()  # migrate once here, before the workers start
     uvicorn.run(
         "app.main:app",
         host=args.host,
@@ -50,17 +41,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _migrate(_: argparse.Namespace) -> int:
-    from app.config import get_settings
-    from app.db import make_engine
-    from app.migrate import current_revision, upgrade_to_head
+    from app.migrate import current_revision
 
-    settings = get_settings()
-    engine = make_engine(settings.database_url, timeout_s=settings.db_timeout_s)
+    db = _database()
     try:
-        upgrade_to_head(engine)
-        print(f"schema at {current_revision(engine)}")
+        print(f"schema at {current_revision(db.engine)}")
     finally:
-        engine.dispose()
+        db.dispose()
     return 0
 
 
@@ -128,6 +115,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _database() -> Database:
+    """The configured database, migrated to head."""
     from app.config import get_settings
     from app.migrate import upgrade_to_head
 
