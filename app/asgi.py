@@ -35,6 +35,41 @@ async def send_json(
     await send({"type": "http.response.body", "body": body})
 
 
+async def read_body(receive: Receive, limit: int) -> tuple[bytes, bool] | None:
+    """The request body, read until it ends or exceeds ``limit`` bytes.
+
+    Returns ``(body, ended)`` — ``ended`` is False when reading stopped at the limit with more
+    to come — or None if the client went away. Callers compare ``len(body)`` with the limit.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+        if size > limit:
+            return b"".join(chunks), False
+
+
+def replaying(body: bytes, receive: Receive, *, more: bool = False) -> Receive:
+    """A ``receive`` that hands out ``body`` first, then whatever the client sends next."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": more}
+        return await receive()
+
+    return replay
+
+
 class BodyLimit:
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -57,31 +92,14 @@ class BodyLimit:
                 if declared > self.max_bytes:
                     await send_json(send, 413, self._too_large(), [(b"connection", b"close")])
                     return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await send_json(send, 413, self._too_large(), [(b"connection", b"close")])
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        read = await read_body(receive, self.max_bytes)
+        if read is None:
+            return
+        body, _ = read
+        if len(body) > self.max_bytes:
+            await send_json(send, 413, self._too_large(), [(b"connection", b"close")])
+            return
+        await self.app(scope, replaying(body, receive), send)
 
 
 class RevisionHeader:

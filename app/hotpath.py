@@ -16,7 +16,7 @@ from typing import Any, Final
 import numpy as np
 import orjson
 
-from app.asgi import ASGIApp, Message, Receive, Scope, Send
+from app.asgi import ASGIApp, Receive, Scope, Send, read_body, replaying
 from app.identifiers import MAX_ACCOUNT, parse_account, parse_viewer_country
 from app.metrics import RequestStats
 from app.replica import Replica
@@ -145,37 +145,19 @@ class VisibilityFastPath:
         return render_visibility(account_text, country, visible)
 
     async def _batch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-            if size > self.max_body_bytes:
-                break  # the body limit behind us answers 413
-        body = b"".join(chunks)
-        if not more:
+        read = await read_body(receive, self.max_body_bytes)
+        if read is None:
+            return
+        body, ended = read
+        if ended and len(body) <= self.max_body_bytes:
             started = time.perf_counter()
             answer = self._answer_batch(scope["query_string"], body)
             if answer is not None:
                 await self._send(send, answer, started=started)
                 self.stats.observe("/visible", "POST", 200, time.perf_counter() - started)
                 return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": more}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        # Anything else (errors, a body over the limit) is the route's and BodyLimit's to answer.
+        await self.app(scope, replaying(body, receive, more=not ended), send)
 
     def _answer_batch(self, query: bytes, body: bytes) -> bytes | None:
         if not self.replica.loaded or not self._fresh_enough(query):

@@ -114,8 +114,12 @@ class ChangelogFollower:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("%s ended with an error", task.get_name())
         self._tasks.clear()
 
     def wake(self) -> None:
@@ -180,6 +184,10 @@ class ChangelogFollower:
             except DB_ERRORS as error:
                 self._report_failure("changelog poll", error)
                 interval = min(interval * 2, MAX_BACKOFF_S)
+            except Exception:
+                # A bug must not stop this process from following the truth: say so, go on.
+                log.exception("changelog poll failed unexpectedly; retrying")
+                interval = MAX_BACKOFF_S
             else:
                 interval = self.settings.poll_interval_s
 
@@ -190,6 +198,9 @@ class ChangelogFollower:
                 result = await _in_thread(self._expire_once)
             except DB_ERRORS as error:
                 self._report_failure("expiry", error)
+                continue
+            except Exception:
+                log.exception("expiry failed unexpectedly; retrying")
                 continue
             if result is not None and result.changes:
                 log.info("expired %d rule(s)", len(result.changes))
@@ -211,6 +222,8 @@ class ChangelogFollower:
                 await self.snapshot_if_due()
             except DB_ERRORS as error:
                 self._report_failure("snapshot", error)
+            except Exception:
+                log.exception("snapshot failed unexpectedly; retrying later")
 
     async def snapshot_if_due(self) -> bool:
         """Store this process's index when the newest snapshot is far enough behind.
@@ -278,7 +291,8 @@ class ChangelogFollower:
                     log.warning(
                         "LISTEN connection lost (%s); polling meanwhile", type(error).__name__
                     )
-                self.listener_connected = False
+            except Exception:
+                log.exception("LISTEN loop failed unexpectedly; reconnecting")
             self.listener_connected = False
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S * 5)
