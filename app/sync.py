@@ -94,6 +94,7 @@ class ChangelogFollower:
         self._wake = asyncio.Event()
         self._catch_up_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
         self.listener_connected = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -110,9 +111,21 @@ class ChangelogFollower:
         if not self.db.is_sqlite:
             self._tasks.append(asyncio.create_task(self._listen_loop(), name="withheld-listen"))
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the loops cooperatively: each finishes the database call it is in (a task
+        cancelled while a worker thread holds a connection would leave that connection to
+        a pool about to be disposed), then returns. The LISTEN loop, which only awaits its
+        own async connection, is cancelled."""
+        self._stopping.set()
+        self._wake.set()
         for task in self._tasks:
-            task.cancel()
+            if task.get_name() == "withheld-listen":
+                task.cancel()
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=timeout_s)
+            for task in late:
+                log.warning("%s did not stop within %.0f s; cancelling", task.get_name(), timeout_s)
+                task.cancel()
         for task in self._tasks:
             try:
                 await task
@@ -121,6 +134,15 @@ class ChangelogFollower:
             except Exception:
                 log.exception("%s ended with an error", task.get_name())
         self._tasks.clear()
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; False once the follower is stopping."""
+        if self._stopping.is_set():
+            return False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+        return not self._stopping.is_set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -142,6 +164,8 @@ class ChangelogFollower:
                 if changes:
                     self.replica.apply(changes)
                 if len(changes) < FETCH_LIMIT or self.replica.revision >= head:
+                    return
+                if self._stopping.is_set():
                     return
 
     def _fetch(self, after: int) -> tuple[int, list[Change]]:
@@ -175,10 +199,14 @@ class ChangelogFollower:
 
     async def _follow_loop(self) -> None:
         interval = self.settings.poll_interval_s
-        while True:
+        while not self._stopping.is_set():
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+                async with asyncio.timeout(interval):
+                    await self._wake.wait()
             self._wake.clear()
+            if self._stopping.is_set():
+                return
             try:
                 await self.catch_up()
             except DB_ERRORS as error:
@@ -192,8 +220,7 @@ class ChangelogFollower:
                 interval = self.settings.poll_interval_s
 
     async def _expire_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.expiry_interval_s)
+        while await self._pause(self.settings.expiry_interval_s):
             try:
                 result = await _in_thread(self._expire_once)
             except DB_ERRORS as error:
@@ -216,8 +243,7 @@ class ChangelogFollower:
             return withholding_service.expire_due(session, now=now)
 
     async def _snapshot_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.snapshot_check_s)
+        while await self._pause(self.settings.snapshot_check_s):
             try:
                 await self.snapshot_if_due()
             except DB_ERRORS as error:
@@ -270,7 +296,7 @@ class ChangelogFollower:
     async def _listen_loop(self) -> None:
         conninfo = self.db.url.set(drivername="postgresql").render_as_string(hide_password=False)
         backoff = 0.1
-        while True:
+        while not self._stopping.is_set():
             try:
                 async with await psycopg.AsyncConnection.connect(
                     conninfo,
@@ -294,7 +320,8 @@ class ChangelogFollower:
             except Exception:
                 log.exception("LISTEN loop failed unexpectedly; reconnecting")
             self.listener_connected = False
-            await asyncio.sleep(backoff)
+            if not await self._pause(backoff):
+                return
             backoff = min(backoff * 2, MAX_BACKOFF_S * 5)
 
     def _report_failure(self, what: str, error: BaseException) -> None:
