@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -44,3 +45,55 @@ class RuleNotFoundError(LookupError):
         super().__init__(f"no active withholding of account {account} in {country}")
         self.account = account
         self.country = country
+
+
+class DecisionAction(StrEnum):
+    """What was done about one account named in a legal order."""
+
+    WITHHOLD = "withhold"  # in the order's country
+    WITHHOLD_GLOBAL = "withhold_global"  # in every country (XX), e.g. a suspension
+    DECLINE = "decline"  # nothing done; the category says why
+
+
+class DeclineCategory(StrEnum):
+    """Why an account was left alone (also allowed, for the record, on a withhold)."""
+
+    NEWS_MEDIA = "news_media"
+    JOURNALIST = "journalist"
+    ACTIVIST = "activist"
+    POLITICIAN = "politician"
+    OTHER = "other"
+
+
+class AuditAction(StrEnum):
+    """Every kind of write the audit log records."""
+
+    WITHHOLD = "withhold"  # a rule created
+    UPDATE = "update"  # an active rule's terms replaced
+    LIFT = "lift"
+    EXPIRE = "expire"
+    ORDER_CREATE = "order_create"
+    DECISION_WITHHOLD = "decision_withhold"
+    DECISION_WITHHOLD_GLOBAL = "decision_withhold_global"
+    DECISION_DECLINE = "decision_decline"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One audit entry to write: who did what, when, to which account/country/order, and why."""
+
+    at: datetime
+    actor: str
+    action: AuditAction
+    justification: str
+    account: int | None = None
+    country: str | None = None
+    order_id: int | None = None
+
+
+class OrderNotFoundError(LookupError):
+    """No such legal order (or, for a public reader, a sealed one)."""
+
+    def __init__(self, order_id: int) -> None:
+        super().__init__(f"no legal order {order_id}")
+        self.order_id = order_id

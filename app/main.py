@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app import errors
-from app.api import health, visibility, withholdings
+from app.api import audit, changes, health, orders, reports, visibility, withholdings
 from app.asgi import BodyLimit, Receive, RevisionHeader, Scope, Send
 from app.auth import TokenRegistry
 from app.config import Settings, get_settings
@@ -84,13 +84,15 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
         try:
             yield
         finally:
-            publisher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await publisher
-            await follower.stop()
-            with contextlib.suppress(OSError):
-                metrics.flush()
-            db.dispose()
+            try:
+                publisher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await publisher
+                await follower.stop()
+                with contextlib.suppress(OSError):
+                    metrics.flush()
+            finally:
+                db.dispose()
 
     api = FastAPI(
         title="withheld",
@@ -100,7 +102,15 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
     )
-    routers = [visibility.router, withholdings.router, health.router]
+    routers = [
+        visibility.router,
+        withholdings.router,
+        orders.router,
+        changes.router,
+        audit.router,
+        reports.router,
+        health.router,
+    ]
     for router in routers:
         api.include_router(router)
     errors.install(api, [route for router in routers for route in router.routes])

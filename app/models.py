@@ -1,5 +1,7 @@
 """ORM tables. ``withholding`` is the truth; ``changelog`` is its ordered history, written in the
-same transaction as every rule change; ``changelog_head`` is the single row writers lock."""
+same transaction as every rule change; ``changelog_head`` is the single row writers lock.
+``legal_order`` and ``decision`` say why a rule exists; ``audit_entry`` records every write, and is
+append-only (nothing updates or deletes it)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -21,6 +24,35 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, UTCDateTime
 
 ACTIVE = text("lifted_at IS NULL")
+# SQLite only aliases ROWID (and so autoincrements) for a column typed exactly INTEGER.
+ROW_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class LegalOrder(Base):
+    """A legal demand received from an authority: the provenance of the rules it led to.
+
+    A ``sealed`` order is never named in public views: it only counts in the transparency report.
+    """
+
+    __tablename__ = "legal_order"
+
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
+    country: Mapped[str] = mapped_column(String(2))
+    authority: Mapped[str] = mapped_column(String(200))
+    legal_basis: Mapped[str] = mapped_column(String(500))
+    reference: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    document_url: Mapped[str | None] = mapped_column(String(2000))
+    sealed: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        CheckConstraint("length(country) = 2", name="country_length"),
+        Index("ix_legal_order_country", "country"),
+        Index("ix_legal_order_authority", "authority"),
+        Index("ix_legal_order_received_at", "received_at"),
+    )
 
 
 class Withholding(Base):
@@ -32,7 +64,7 @@ class Withholding(Base):
 
     __tablename__ = "withholding"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
     account_id: Mapped[int] = mapped_column(BigInteger)
     country: Mapped[str] = mapped_column(String(2))
     reason: Mapped[str] = mapped_column(Text)
@@ -44,6 +76,8 @@ class Withholding(Base):
     lift_reason: Mapped[str | None] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(200))
     lifted_by: Mapped[str | None] = mapped_column(String(200))
+    order_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("legal_order.id"))
+    lift_note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint("account_id > 0", name="account_positive"),
@@ -57,6 +91,7 @@ class Withholding(Base):
             postgresql_where=ACTIVE,
         ),
         Index("ix_withholding_account_id", "account_id"),
+        Index("ix_withholding_order_id", "order_id"),
         Index(
             "ix_withholding_expiring",
             "expires_at",
@@ -76,9 +111,7 @@ class ChangelogEntry(Base):
     account_id: Mapped[int] = mapped_column(BigInteger)
     country: Mapped[str] = mapped_column(String(2))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    rule_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("withholding.id")
-    )
+    rule_id: Mapped[int] = mapped_column(ROW_ID, ForeignKey("withholding.id"))
 
     __table_args__ = (CheckConstraint("op IN ('withhold', 'lift')", name="op_known"),)
 
@@ -106,3 +139,57 @@ class IndexSnapshot(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     pairs: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Decision(Base):
+    """What was done about one account named in an order; ``rule_id`` is the rule it created or
+    found already active (none for a decline)."""
+
+    __tablename__ = "decision"
+
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
+    order_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("legal_order.id"))
+    account_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    rule_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("withholding.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        CheckConstraint("account_id > 0", name="account_positive"),
+        CheckConstraint(
+            "action IN ('withhold', 'withhold_global', 'decline')", name="action_known"
+        ),
+        CheckConstraint(
+            "category IS NULL OR category IN "
+            "('news_media', 'journalist', 'activist', 'politician', 'other')",
+            name="category_known",
+        ),
+        CheckConstraint("action <> 'decline' OR category IS NOT NULL", name="decline_has_category"),
+        Index("ix_decision_order_id", "order_id"),
+        Index("ix_decision_account_id", "account_id"),
+    )
+
+
+class AuditEntry(Base):
+    """One write, as the audit log keeps it: append-only, in the order written."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[int | None] = mapped_column(BigInteger)
+    country: Mapped[str | None] = mapped_column(String(2))
+    order_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("legal_order.id"))
+    justification: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_audit_entry_at", "at"),
+        Index("ix_audit_entry_actor", "actor"),
+        Index("ix_audit_entry_account_id", "account_id"),
+        Index("ix_audit_entry_action", "action"),
+    )

@@ -5,11 +5,14 @@
   "no server errors" keeps its meaning for everything else; the 503 path has its own tests.
 - ``expires_at`` must lie in the future, which JSON Schema cannot express; a past instant gets a
   422 (see test_bad_inputs). Valid generated instants in the past are moved a year ahead.
+- An order's ``received_at`` and the ``at`` of ``GET /visible`` must not lie in the future (422,
+  see test_orders and test_explain_asof); valid generated future instants are moved a year back.
 Only values the schema calls valid are touched, so negative cases stay negative.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,26 +25,56 @@ def _future() -> str:
     return (datetime.now(UTC) + timedelta(days=365)).isoformat()
 
 
-def _is_past_instant(value: object) -> bool:
+def _past() -> str:
+    return (datetime.now(UTC) - timedelta(days=365)).isoformat()
+
+
+def _instant(value: object) -> datetime | None:
     if not isinstance(value, str) or _RFC3339.fullmatch(value) is None:
-        return False
+        return None
     try:
         instant = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError:
-        return False
-    return instant.tzinfo is not None and instant <= datetime.now(UTC) + timedelta(seconds=5)
+        return None
+    return instant if instant.tzinfo is not None else None
+
+
+def _is_past_instant(value: object) -> bool:
+    instant = _instant(value)
+    return instant is not None and instant <= datetime.now(UTC) + timedelta(seconds=5)
+
+
+def _is_future_instant(value: object) -> bool:
+    instant = _instant(value)
+    return instant is not None and instant > datetime.now(UTC) - timedelta(seconds=5)
+
+
+# What the server parses as a whole number: "12", and also "12.0" (the stateful phase sends it).
+_WHOLE = re.compile(r"[0-9]+(\.0*)?")
+
+
+def _clamped_revision(revision: object) -> object:
+    """A revision the server would wait for, as 0; repeated parameters (a list) item by item."""
+    if isinstance(revision, list):
+        return [_clamped_revision(item) for item in revision]
+    if isinstance(revision, int | float) and not isinstance(revision, bool) and revision > 0:
+        return 0
+    if isinstance(revision, str) and _WHOLE.fullmatch(revision) and float(revision) > 0:
+        return "0"
+    return revision
 
 
 @schemathesis.hook
 def map_case(ctx: Any, case: Any) -> Any:
     query = case.query
     if isinstance(query, dict):
-        revision = query.get("min_revision")
-        if isinstance(revision, int) and not isinstance(revision, bool) and revision > 0:
-            query["min_revision"] = 0
-        elif isinstance(revision, str) and revision.isdigit() and int(revision) > 0:
-            query["min_revision"] = "0"
+        if "min_revision" in query:
+            query["min_revision"] = _clamped_revision(query["min_revision"])
+        if _is_future_instant(query.get("at")):
+            query["at"] = _past()
     body = case.body
     if isinstance(body, dict) and _is_past_instant(body.get("expires_at")):
         body["expires_at"] = _future()
+    if isinstance(body, dict) and _is_future_instant(body.get("received_at")):
+        body["received_at"] = _past()
     return case

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -44,3 +44,19 @@ def require_admin(
 
 
 AdminDep = Annotated[str, Depends(require_admin)]
+
+
+def optional_admin(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str | None:
+    """For reads open to everyone that show more to an admin: the admin's name, None without
+    a bearer token, 401 for a token that is presented but not valid."""
+    if credentials is None:
+        return None
+    return require_admin(runtime, credentials)
+
+
+OptionalAdminDep = Annotated[str | None, Depends(optional_admin)]
+# In OpenAPI: the bearer token is optional here (an empty requirement alongside it).
+OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}

@@ -1,25 +1,36 @@
 """Lookups. ``GET /visible`` is normally answered by ``app.hotpath``; this route is its documented
-twin and handles what the fast path passes on (errors, ``min_revision`` waits)."""
+twin and handles what the fast path passes on (errors, ``min_revision`` waits, ``explain`` and
+``at``). Only ``explain`` and ``at`` read the database; a plain lookup answers from memory."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import numpy as np
+from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from app.api.deps import RuntimeDep
 from app.hotpath import render_batch, render_visibility
+from app.models import LegalOrder
+from app.responses import JsonResponse
 from app.runtime import Runtime
 from app.schemas import (
     AccountId,
     BatchVisibilityRead,
     BatchVisibilityRequest,
     ErrorResponse,
+    ExplainedRule,
+    Explanation,
+    OrderRead,
+    PastInstant,
+    SealedOrder,
     ViewerCountry,
     VisibilityRead,
 )
+from app.services import visibility as service
 
 router = APIRouter(tags=["visibility"])
 
@@ -54,14 +65,68 @@ async def _require_revision(runtime: Runtime, min_revision: int | None) -> None:
         )
 
 
+def _order_view(order: LegalOrder | None) -> OrderRead | SealedOrder | None:
+    if order is None:
+        return None
+    if order.sealed:
+        return SealedOrder(sealed=True)
+    return OrderRead.model_validate(order)
+
+
+def _explanation(country: str, visible: bool, rules: list[service.RuleWithOrder]) -> Explanation:
+    return Explanation(
+        rules=[
+            ExplainedRule(
+                id=item.rule.id,
+                country=item.rule.country,
+                reason=item.rule.reason,
+                order_ref=item.rule.order_ref,
+                created_at=item.rule.created_at,
+                expires_at=item.rule.expires_at,
+                order=_order_view(item.order),
+            )
+            for item in rules
+        ],
+        message=service.viewer_message(country, visible=visible, rules=rules),
+    )
+
+
+async def _from_database(
+    runtime: Runtime, account: int, country: str, *, explain: bool, at: datetime | None
+) -> Response:
+    def work() -> list[service.RuleWithOrder]:
+        with runtime.db.reading() as session:
+            if at is None:
+                return service.active_rules(session, account=account, country=country)
+            return service.rules_at(session, account=account, country=country, at=at)
+
+    rules = await to_thread.run_sync(work)
+    # Now: the in-memory answer, exactly as a plain lookup gives it. In the past: the history.
+    index = runtime.replica.index
+    visible = not rules if at is not None else not index.is_withheld(account, country)
+    answer = VisibilityRead(
+        account=account,
+        country=country,
+        visible=visible,
+        at=at,
+        explanation=_explanation(country, visible, rules) if explain else None,
+    )
+    left_out = {name for name in ("at", "explanation") if getattr(answer, name) is None}
+    return JsonResponse(answer.model_dump(mode="json", exclude=left_out))
+
+
 @router.get(
     "/visible",
     response_model=VisibilityRead,
     summary="May this account be shown to a viewer in this country?",
     responses={
         200: {"headers": REVISION_HEADER},
-        422: {"model": ErrorResponse, "description": "Invalid account or country."},
-        503: STALE,
+        422: {"model": ErrorResponse, "description": "Invalid account, country or `at`."},
+        503: {
+            "model": ErrorResponse,
+            "description": "The process could not reach `min_revision` within 1 s (retry); or, "
+            "with `explain` or `at`, the database is unavailable.",
+        },
     },
 )
 async def get_visibility(
@@ -69,10 +134,30 @@ async def get_visibility(
     account: Annotated[AccountId, Query(description="Account id (decimal string).")],
     country: Annotated[ViewerCountry, Query(description="Viewer's country (ISO 3166-1 alpha-2).")],
     min_revision: MinRevision = None,
+    explain: Annotated[
+        bool,
+        Query(
+            description="Also return the rules behind the answer, their legal orders (a sealed "
+            'one only as `{"sealed": true}`) and the viewer-facing message. Reads the database.'
+        ),
+    ] = False,
+    at: Annotated[
+        PastInstant | None,
+        Query(
+            description="Answer for this past RFC 3339 instant, from the rules' history (lifts "
+            "and expiries honoured). Reads the database; not in the future (a minute of clock skew "
+            "is tolerated).",
+            examples=["2021-02-02T00:00:00Z"],
+        ),
+    ] = None,
 ) -> Response:
     """Answered from memory, never from the database: `visible` is false when the account is
-    withheld in `country` or in all countries (`XX`)."""
+    withheld in `country` or in all countries (`XX`). With `explain=true` the answer is the same
+    (from memory) and `explanation` says why; with `at` the answer is for that instant, from the
+    database."""
     await _require_revision(runtime, min_revision)
+    if explain or at is not None:
+        return await _from_database(runtime, account, country, explain=explain, at=at)
     visible = not runtime.replica.index.is_withheld(account, country)
     return Response(
         render_visibility(str(account), country, visible), media_type="application/json"

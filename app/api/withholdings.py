@@ -4,13 +4,15 @@ commits, this process applies it before answering, so the next request here alre
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from anyio import to_thread
 from fastapi import APIRouter, Body, Path, Query, Response, status
 
-from app.api.deps import UNAUTHORIZED, AdminDep, RuntimeDep
-from app.domain import RuleNotFoundError
+from app.api.common import ERRORS, stamp
+from app.api.deps import AdminDep, RuntimeDep
+from app.domain import LiftReason, RuleNotFoundError
+from app.models import Withholding
 from app.schemas import (
     AccountId,
     AccountWithholdings,
@@ -22,6 +24,7 @@ from app.schemas import (
     RuleRead,
     RuleWrite,
 )
+from app.services import orders as orders_service
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
 
@@ -29,19 +32,6 @@ router = APIRouter(tags=["withholdings"])
 
 AccountPath = Annotated[AccountId, Path(description="Account id (decimal string).")]
 CountryPath = Annotated[RuleCountry, Path(description="Country code, or XX for all countries.")]
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "Malformed body (not JSON, not UTF-8)."},
-    401: {
-        "model": ErrorResponse,
-        "description": "Missing or invalid bearer token.",
-        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
-    },
-    413: {"model": ErrorResponse, "description": "Request body too large."},
-    422: {"model": ErrorResponse, "description": "Invalid input; `loc` names the field."},
-    503: {"model": ErrorResponse, "description": "Database unavailable."},
-}
-_ = UNAUTHORIZED
 
 
 # An optional body typed as the model itself (not `| None`): generated clients then simply omit
@@ -53,8 +43,12 @@ def _terms(body: RuleWrite | BulkWithholdRequest) -> RuleTerms:
     return RuleTerms(reason=body.reason, order_ref=body.order_ref, expires_at=body.expires_at)
 
 
-def _stamp(response: Response, revision: int) -> None:
-    response.headers["X-Withheld-Revision"] = str(revision)
+def _public(rule: Withholding, sealed_orders: set[int]) -> RuleRead:
+    """A rule as anyone may read it: a sealed order's id is not shown."""
+    read = RuleRead.model_validate(rule)
+    if rule.order_id is not None and rule.order_id in sealed_orders:
+        read.order_id = None
+    return read
 
 
 @router.put(
@@ -86,7 +80,7 @@ async def withhold_account(
     outcome = await to_thread.run_sync(work)
     await runtime.follower.absorb(outcome.result)
     response.status_code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
-    _stamp(response, outcome.result.revision)
+    stamp(response, outcome.result.revision)
     return RuleRead.model_validate(outcome.rule)
 
 
@@ -103,7 +97,9 @@ async def lift_withholding(
     country: CountryPath,
     body: Annotated[LiftRequest, Body()] = _NO_LIFT_DETAILS,
 ) -> Response:
-    reason = body.reason
+    """The reason (default `other`) and the optional note are kept in the rule's history
+    (`lift_reason`, `lift_note`) and in the audit log."""
+    reason, note = LiftReason(body.reason.value), body.note
 
     def work() -> service.LiftOutcome:
         with runtime.db.writing() as session:
@@ -114,6 +110,7 @@ async def lift_withholding(
                 reason=reason,
                 actor=actor,
                 now=datetime.now(UTC),
+                note=note,
             )
 
     outcome = await to_thread.run_sync(work)
@@ -121,7 +118,7 @@ async def lift_withholding(
     if outcome.rule is None:
         raise RuleNotFoundError(account, country)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    _stamp(response, outcome.result.revision)
+    stamp(response, outcome.result.revision)
     return response
 
 
@@ -141,10 +138,13 @@ async def list_withholdings(
             rules = service.rules_of_account(
                 session, account=account, include_lifted=include_lifted
             )
+            sealed = orders_service.sealed_among(
+                session, {r.order_id for r in rules if r.order_id is not None}
+            )
             return AccountWithholdings(
                 account=account,
                 withheld_in_countries=sorted({r.country for r in rules if r.lifted_at is None}),
-                rules=[RuleRead.model_validate(rule) for rule in rules],
+                rules=[_public(rule, sealed) for rule in rules],
             )
 
     return await to_thread.run_sync(work)
@@ -174,7 +174,7 @@ async def withhold_in_bulk(
     outcome = await to_thread.run_sync(work)
     await runtime.follower.absorb(outcome.result)
     response.status_code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
-    _stamp(response, outcome.result.revision)
+    stamp(response, outcome.result.revision)
     return BulkWithholdRead(
         created=outcome.created,
         already_active=outcome.already_active,

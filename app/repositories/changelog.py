@@ -81,3 +81,18 @@ def list_after(session: Session, revision: int, *, limit: int) -> list[Change]:
         Change(revision=rev, op=ChangeOp(op), account=account, country=country)
         for rev, op, account, country in session.execute(stmt)
     ]
+
+
+def list_feed(session: Session, after: int, *, limit: int) -> list[ChangelogEntry]:
+    """Committed changelog rows after ``after``, in revision order, with their instants.
+
+    Writers take turns on the head and number revisions in commit order, so what a reader sees
+    is always a gap-free prefix: a later page can never reveal a revision below its cursor.
+    """
+    stmt = (
+        select(ChangelogEntry)
+        .where(ChangelogEntry.revision > after)
+        .order_by(ChangelogEntry.revision)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())

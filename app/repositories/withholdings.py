@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.models import Withholding
@@ -30,6 +30,42 @@ def list_for_account(session: Session, *, account: int, include_lifted: bool) ->
     if not include_lifted:
         stmt = stmt.where(Withholding.lifted_at.is_(None))
     stmt = stmt.order_by(Withholding.country, Withholding.created_at, Withholding.id)
+    return list(session.execute(stmt).scalars())
+
+
+def list_active_in(
+    session: Session, *, account: int, countries: Sequence[str]
+) -> list[Withholding]:
+    """The account's active rules in any of ``countries``."""
+    stmt = (
+        select(Withholding)
+        .where(
+            Withholding.account_id == account,
+            Withholding.country.in_(countries),
+            Withholding.lifted_at.is_(None),
+        )
+        .order_by(Withholding.country, Withholding.id)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def list_in_force_at(
+    session: Session, *, account: int, countries: Sequence[str], at: datetime
+) -> list[Withholding]:
+    """The account's rules in any of ``countries`` that withheld it at instant ``at``: created
+    by then, not lifted by then, not expired by then (an expiry takes effect at ``expires_at``
+    even before the expiry task records it)."""
+    stmt = (
+        select(Withholding)
+        .where(
+            Withholding.account_id == account,
+            Withholding.country.in_(countries),
+            Withholding.created_at <= at,
+            or_(Withholding.lifted_at.is_(None), Withholding.lifted_at > at),
+            or_(Withholding.expires_at.is_(None), Withholding.expires_at > at),
+        )
+        .order_by(Withholding.country, Withholding.id)
+    )
     return list(session.execute(stmt).scalars())
 
 

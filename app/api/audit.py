@@ -1,0 +1,84 @@
+"""The audit log: every write, who made it (the admin token's name) and why. Admins only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from anyio import to_thread
+from fastapi import APIRouter, Query
+
+from app.api.common import ERRORS
+from app.api.deps import AdminDep, RuntimeDep
+from app.domain import AuditAction
+from app.responses import JsonResponse
+from app.schemas import AccountId, ActorName, AuditEntryRead, AuditPage, Cursor, Instant
+from app.services import audit as service
+
+router = APIRouter(tags=["audit"])
+
+MAX_PAGE = 1000
+
+
+@router.get(
+    "/audit",
+    response_model=AuditPage,
+    summary="The audit log, in the order it was written",
+    responses={401: ERRORS[401], 422: ERRORS[422], 503: ERRORS[503]},
+)
+async def list_audit_entries(
+    runtime: RuntimeDep,
+    _admin: AdminDep,
+    account: Annotated[AccountId | None, Query(description="Entries about this account.")] = None,
+    actor: Annotated[
+        ActorName | None,
+        Query(description="Entries by this admin token name (or `system:expiry`)."),
+    ] = None,
+    action: Annotated[AuditAction | None, Query(description="Entries of this kind.")] = None,
+    since: Annotated[
+        Instant | None,
+        Query(
+            alias="from",
+            description="Written at or after this RFC 3339 instant.",
+            examples=["2021-02-01T00:00:00Z"],
+        ),
+    ] = None,
+    until: Annotated[
+        Instant | None,
+        Query(
+            alias="to",
+            description="Written before this RFC 3339 instant.",
+            examples=["2021-03-01T00:00:00Z"],
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 100,
+    cursor: Annotated[Cursor | None, Query(description="`next` of the previous page.")] = None,
+) -> JsonResponse:
+    """Append-only: rules created (`withhold`), their terms replaced (`update`), lifted
+    (`lift`, justification = reason and note), expired (`expire`, actor `system:expiry`), orders
+    recorded (`order_create`) and decisions (`decision_withhold`, `decision_withhold_global`,
+    `decision_decline`, justification = note or category). Absent fields are left out. Follow
+    `next` until it is null."""
+
+    def work() -> service.AuditPage:
+        with runtime.db.reading() as session:
+            return service.list_entries(
+                session,
+                account=account,
+                actor=actor,
+                action=action,
+                since=since,
+                until=until,
+                cursor=cursor or 0,
+                limit=limit,
+            )
+
+    page = await to_thread.run_sync(work)
+    return JsonResponse(
+        {
+            "entries": [
+                AuditEntryRead.model_validate(entry).model_dump(mode="json", exclude_none=True)
+                for entry in page.entries
+            ],
+            "next": str(page.next_cursor) if page.next_cursor is not None else None,
+        }
+    )

@@ -1,0 +1,48 @@
+"""The change feed: every visibility change in commit order, resumable from any revision."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from anyio import to_thread
+from fastapi import APIRouter, Query
+
+from app.api.common import READ_ERRORS
+from app.api.deps import RuntimeDep
+from app.schemas import ChangePage, ChangeRead, Cursor
+from app.services import changes as service
+
+router = APIRouter(tags=["changes"])
+
+MAX_PAGE = 10_000
+
+
+@router.get(
+    "/changes",
+    response_model=ChangePage,
+    summary="Visibility changes after a cursor, in commit order",
+    responses=READ_ERRORS,
+)
+async def list_changes(
+    runtime: RuntimeDep,
+    after: Annotated[
+        Cursor | None,
+        Query(description="Resume cursor: `next` of the previous page (omit or 0 to start)."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 1000,
+) -> ChangePage:
+    """Each change is a `withhold` or a `lift` (expiries included) of one (account, country),
+    numbered by `revision`: strictly increasing, without gaps, in commit order. Applying the
+    changes in order reproduces every account's `withheld_in_countries`. The changelog is never
+    pruned, so a cursor never expires; when nothing is new, `next` is the cursor given."""
+    start = after or 0
+
+    def work() -> service.ChangePage:
+        with runtime.db.reading() as session:
+            return service.list_changes(session, after=start, limit=limit)
+
+    page = await to_thread.run_sync(work)
+    return ChangePage(
+        changes=[ChangeRead.model_validate(change) for change in page.changes],
+        next=str(page.next_cursor),
+    )

@@ -1,0 +1,30 @@
+"""OpenAPI error responses and helpers shared by the routers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Response
+
+from app.schemas import ErrorResponse
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Malformed body (not JSON, not UTF-8)."},
+    401: {
+        "model": ErrorResponse,
+        "description": "Missing or invalid bearer token.",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    },
+    413: {"model": ErrorResponse, "description": "Request body too large."},
+    422: {"model": ErrorResponse, "description": "Invalid input; `loc` names the field."},
+    503: {"model": ErrorResponse, "description": "Database unavailable."},
+}
+READ_ERRORS: dict[int | str, dict[str, Any]] = {422: ERRORS[422], 503: ERRORS[503]}
+INVALID_TOKEN: dict[int | str, dict[str, Any]] = {
+    401: {**ERRORS[401], "description": "A bearer token was sent but is not valid."}
+}
+
+
+def stamp(response: Response, revision: int) -> None:
+    """The revision a write's answer reflects (read-your-writes via ``min_revision``)."""
+    response.headers["X-Withheld-Revision"] = str(revision)

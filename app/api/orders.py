@@ -1,0 +1,208 @@
+"""Legal orders and the decisions taken on them.
+
+Anyone may read orders, except sealed ones: those only an admin (bearer token) sees. Recording an
+order or its decisions needs the token, and every such write is audited under the token's name.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from anyio import to_thread
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+
+from app.api.common import ERRORS, INVALID_TOKEN, READ_ERRORS, stamp
+from app.api.deps import OPTIONAL_AUTH, AdminDep, OptionalAdminDep, RuntimeDep
+from app.domain import OrderNotFoundError
+from app.schemas import (
+    Authority,
+    Cursor,
+    DecisionsRead,
+    DecisionsRequest,
+    ErrorResponse,
+    Instant,
+    OrderCreate,
+    OrderId,
+    OrderPage,
+    OrderRead,
+    ViewerCountry,
+)
+from app.services import orders as service
+
+router = APIRouter(tags=["orders"])
+
+MAX_PAGE = 500
+OrderPath = Annotated[OrderId, Path(alias="id", description="Order id (decimal string).")]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {
+        "model": ErrorResponse,
+        "description": "No such order (a sealed order, too, unless you are an admin).",
+    }
+}
+
+
+def _not_found(error: OrderNotFoundError) -> HTTPException:
+    return HTTPException(404, detail=f"id: {error}")
+
+
+@router.post(
+    "/orders",
+    response_model=OrderRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a legal order (a demand to restrict content)",
+    responses=ERRORS,
+)
+async def create_order(
+    runtime: RuntimeDep, actor: AdminDep, body: OrderCreate, response: Response
+) -> OrderRead:
+    """The order is the provenance of the rules its decisions create. A `sealed` order is never
+    shown publicly (not listed, 404 to readers without a token, `{"sealed": true}` in explain)
+    and only counted in the transparency report."""
+    draft = service.OrderDraft(
+        country=body.country,
+        authority=body.authority,
+        legal_basis=body.legal_basis,
+        reference=body.reference,
+        received_at=body.received_at,
+        document_url=body.document_url,
+        sealed=body.sealed,
+    )
+
+    def work() -> service.OrderCreated:
+        with runtime.db.writing() as session:
+            return service.create_order(session, draft=draft, actor=actor, now=datetime.now(UTC))
+
+    created = await to_thread.run_sync(work)
+    await runtime.follower.absorb(created.result)
+    stamp(response, created.result.revision)
+    return OrderRead.model_validate(created.order)
+
+
+@router.get(
+    "/orders",
+    response_model=OrderPage,
+    summary="List legal orders, oldest recorded first",
+    responses={**INVALID_TOKEN, **READ_ERRORS},
+    openapi_extra=OPTIONAL_AUTH,
+)
+async def list_orders(
+    runtime: RuntimeDep,
+    viewer: OptionalAdminDep,
+    country: Annotated[ViewerCountry | None, Query(description="Issuing country.")] = None,
+    authority: Annotated[
+        Authority | None, Query(description="Issuing authority, exactly as recorded.")
+    ] = None,
+    since: Annotated[
+        Instant | None,
+        Query(
+            alias="from",
+            description="Received at or after this RFC 3339 instant.",
+            examples=["2021-01-01T00:00:00Z"],
+        ),
+    ] = None,
+    until: Annotated[
+        Instant | None,
+        Query(
+            alias="to",
+            description="Received before this RFC 3339 instant.",
+            examples=["2021-07-01T00:00:00Z"],
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 100,
+    cursor: Annotated[Cursor | None, Query(description="`next` of the previous page.")] = None,
+) -> OrderPage:
+    """Sealed orders are left out unless the request carries a valid admin bearer token. Pages
+    follow `next` until it is null."""
+
+    def work() -> service.OrderPage:
+        with runtime.db.reading() as session:
+            return service.list_orders(
+                session,
+                country=country,
+                authority=authority,
+                since=since,
+                until=until,
+                include_sealed=viewer is not None,
+                cursor=cursor or 0,
+                limit=limit,
+            )
+
+    page = await to_thread.run_sync(work)
+    return OrderPage(
+        orders=[OrderRead.model_validate(order) for order in page.orders],
+        next=str(page.next_cursor) if page.next_cursor is not None else None,
+    )
+
+
+@router.get(
+    "/orders/{id}",
+    response_model=OrderRead,
+    summary="One legal order",
+    responses={**NOT_FOUND, **INVALID_TOKEN, **READ_ERRORS},
+    openapi_extra=OPTIONAL_AUTH,
+)
+async def get_order(
+    runtime: RuntimeDep, viewer: OptionalAdminDep, order_id: OrderPath
+) -> OrderRead:
+    """A sealed order is 404 unless the request carries a valid admin bearer token."""
+
+    def work() -> OrderRead:
+        with runtime.db.reading() as session:
+            order = service.get_order(session, order_id=order_id, include_sealed=viewer is not None)
+            return OrderRead.model_validate(order)
+
+    try:
+        return await to_thread.run_sync(work)
+    except OrderNotFoundError as error:
+        raise _not_found(error) from None
+
+
+@router.post(
+    "/orders/{id}/decisions",
+    response_model=DecisionsRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record what was done about each account an order names (up to 10,000, all or nothing)",
+    responses={**NOT_FOUND, **ERRORS},
+)
+async def record_decisions(
+    runtime: RuntimeDep,
+    actor: AdminDep,
+    order_id: OrderPath,
+    body: DecisionsRequest,
+    response: Response,
+) -> DecisionsRead:
+    """`withhold` withholds the account in the order's country, `withhold_global` everywhere
+    (`XX`, e.g. a suspension); both create a rule whose provenance is this order (an already
+    active rule is kept as it is). `decline` records that nothing was done, and why (`category`
+    required). Any invalid item is a 422 naming its index, and nothing is written."""
+    drafts = [
+        service.DecisionDraft(
+            account=item.account,
+            action=item.action,
+            category=item.category,
+            note=item.note,
+        )
+        for item in body.decisions
+    ]
+
+    def work() -> service.DecisionsOutcome:
+        with runtime.db.writing() as session:
+            return service.record_decisions(
+                session, order_id=order_id, decisions=drafts, actor=actor, now=datetime.now(UTC)
+            )
+
+    try:
+        outcome = await to_thread.run_sync(work)
+    except OrderNotFoundError as error:
+        raise _not_found(error) from None
+    await runtime.follower.absorb(outcome.result)
+    stamp(response, outcome.result.revision)
+    return DecisionsRead(
+        order_id=outcome.order_id,
+        withheld=outcome.withheld,
+        withheld_global=outcome.withheld_global,
+        declined=outcome.declined,
+        already_active=outcome.already_active,
+        revision=outcome.result.revision,
+    )

@@ -1,0 +1,111 @@
+"""Every statement behind the transparency report: aggregates over legal orders received in a
+period, grouped by (country, authority) — with the authority of a sealed order replaced by NULL,
+so that sealed orders are counted in a row of their own and never named."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, distinct, func, null, select
+from sqlalchemy.orm import Session
+
+from app.models import Decision, LegalOrder, Withholding
+
+RowKey = tuple[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Orders received in ``[since, until)``, of ``country`` when given."""
+
+    since: datetime
+    until: datetime
+    country: str | None
+
+
+def _authority_key() -> ColumnElement[Any]:
+    return case((LegalOrder.sealed, null()), else_=LegalOrder.authority)
+
+
+def _in_window(window: Window) -> ColumnElement[bool]:
+    condition = and_(LegalOrder.received_at >= window.since, LegalOrder.received_at < window.until)
+    if window.country is not None:
+        condition = and_(condition, LegalOrder.country == window.country)
+    return condition
+
+
+def count_orders(session: Session, window: Window) -> dict[RowKey, tuple[int, int]]:
+    """(orders, sealed orders) per row."""
+    key = _authority_key()
+    stmt = (
+        select(
+            LegalOrder.country,
+            key,
+            func.count(LegalOrder.id),
+            func.sum(case((LegalOrder.sealed, 1), else_=0)),
+        )
+        .where(_in_window(window))
+        .group_by(LegalOrder.country, key)
+    )
+    return {
+        (row[0], row[1]): (int(row[2]), int(row[3] or 0)) for row in session.execute(stmt).all()
+    }
+
+
+def count_accounts_named(session: Session, window: Window) -> dict[RowKey, int]:
+    """Distinct accounts named in any decision on the row's orders."""
+    key = _authority_key()
+    stmt = (
+        select(LegalOrder.country, key, func.count(distinct(Decision.account_id)))
+        .join(Decision, Decision.order_id == LegalOrder.id)
+        .where(_in_window(window))
+        .group_by(LegalOrder.country, key)
+    )
+    return {(row[0], row[1]): int(row[2]) for row in session.execute(stmt).all()}
+
+
+def count_accounts_by_action(session: Session, window: Window) -> Sequence[tuple[RowKey, str, int]]:
+    """Distinct accounts per row and decision action."""
+    key = _authority_key()
+    stmt = (
+        select(LegalOrder.country, key, Decision.action, func.count(distinct(Decision.account_id)))
+        .join(Decision, Decision.order_id == LegalOrder.id)
+        .where(_in_window(window))
+        .group_by(LegalOrder.country, key, Decision.action)
+    )
+    return [((row[0], row[1]), row[2], int(row[3])) for row in session.execute(stmt).all()]
+
+
+def count_declined_by_category(
+    session: Session, window: Window
+) -> Sequence[tuple[RowKey, str, int]]:
+    """Distinct accounts declined per row and category."""
+    key = _authority_key()
+    stmt = (
+        select(
+            LegalOrder.country, key, Decision.category, func.count(distinct(Decision.account_id))
+        )
+        .join(Decision, Decision.order_id == LegalOrder.id)
+        .where(_in_window(window), Decision.action == "decline")
+        .group_by(LegalOrder.country, key, Decision.category)
+    )
+    return [((row[0], row[1]), row[2], int(row[3])) for row in session.execute(stmt).all()]
+
+
+def count_rules_lifted(session: Session, window: Window) -> dict[RowKey, int]:
+    """Rules created for the row's orders that were lifted (any reason) before ``until``."""
+    key = _authority_key()
+    stmt = (
+        select(LegalOrder.country, key, func.count(Withholding.id))
+        .join(Withholding, Withholding.order_id == LegalOrder.id)
+        .where(
+            _in_window(window),
+            Withholding.lifted_at.is_not(None),
+            Withholding.lifted_at < window.until,
+        )
+        .group_by(LegalOrder.country, key)
+    )
+    return {(row[0], row[1]): int(row[2]) for row in session.execute(stmt).all()}

@@ -1,0 +1,260 @@
+"""Legal orders and the decisions taken on them. No HTTP, no commit.
+
+An order is a demand from an authority; each decision says what was done about one account it
+named: withheld in the order's country, withheld everywhere (``XX``), or declined with a category.
+Rules created for an order carry its id (their provenance) and a reason naming it — unless it is
+sealed, when the rule says only "sealed legal order": anyone can read a rule, nobody outside may
+learn a sealed order's authority or reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.countries import ALL_COUNTRIES
+from app.domain import (
+    AuditAction,
+    AuditRecord,
+    DecisionAction,
+    DeclineCategory,
+    OrderNotFoundError,
+    WriteResult,
+)
+from app.models import LegalOrder
+from app.repositories import audit, changelog, orders
+from app.services import withholdings
+from app.services.withholdings import RuleTerms
+
+SEALED_ORDER_REASON = "sealed legal order"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDraft:
+    country: str
+    authority: str
+    legal_basis: str
+    reference: str
+    received_at: datetime
+    document_url: str | None
+    sealed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCreated:
+    order: LegalOrder
+    result: WriteResult
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    orders: list[LegalOrder]
+    next_cursor: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionDraft:
+    account: int
+    action: DecisionAction
+    category: DeclineCategory | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionsOutcome:
+    order_id: int
+    withheld: int
+    withheld_global: int
+    declined: int
+    already_active: int
+    result: WriteResult
+
+
+def rule_reason(order: LegalOrder) -> str:
+    """The reason a rule created for ``order`` gives (public: it names no sealed order)."""
+    if order.sealed:
+        return SEALED_ORDER_REASON
+    return f"legal order {order.reference} ({order.authority}, {order.legal_basis})"
+
+
+def create_order(session: Session, *, draft: OrderDraft, actor: str, now: datetime) -> OrderCreated:
+    """Record a legal order. It changes no visibility, but it is a write like any other: it takes
+    its turn on the changelog head and is audited."""
+    head = changelog.lock_head(session)
+    order = orders.insert_order(
+        session,
+        {
+            "country": draft.country,
+            "authority": draft.authority,
+            "legal_basis": draft.legal_basis,
+            "reference": draft.reference,
+            "received_at": draft.received_at,
+            "document_url": draft.document_url,
+            "sealed": draft.sealed,
+            "created_at": now,
+            "created_by": actor,
+        },
+    )
+    sealed = " (sealed)" if draft.sealed else ""
+    audit.append(
+        session,
+        [
+            AuditRecord(
+                at=now,
+                actor=actor,
+                action=AuditAction.ORDER_CREATE,
+                country=order.country,
+                order_id=order.id,
+                justification=f"{draft.authority}, {draft.legal_basis}, "
+                f"reference {draft.reference}{sealed}",
+            )
+        ],
+    )
+    return OrderCreated(order=order, result=WriteResult(changes=(), revision=head))
+
+
+def get_order(session: Session, *, order_id: int, include_sealed: bool) -> LegalOrder:
+    """The order, or ``OrderNotFoundError`` — also for a sealed one unless ``include_sealed``."""
+    order = orders.get_by_id(session, order_id)
+    if order is None or (order.sealed and not include_sealed):
+        raise OrderNotFoundError(order_id)
+    return order
+
+
+def list_orders(
+    session: Session,
+    *,
+    country: str | None,
+    authority: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    include_sealed: bool,
+    cursor: int,
+    limit: int,
+) -> OrderPage:
+    """One page of orders in the order they were recorded; ``next_cursor`` None on the last."""
+    found = orders.list_page(
+        session,
+        country=country,
+        authority=authority,
+        since=since,
+        until=until,
+        include_sealed=include_sealed,
+        after_id=cursor,
+        limit=limit + 1,
+    )
+    page = found[:limit]
+    return OrderPage(orders=page, next_cursor=page[-1].id if len(found) > limit else None)
+
+
+def _decision_justification(decision: DecisionDraft, reason: str) -> str:
+    if decision.action is DecisionAction.DECLINE:
+        assert decision.category is not None
+        category = decision.category.value
+        return f"{category}: {decision.note}" if decision.note else category
+    return decision.note or reason
+
+
+_DECISION_AUDIT = {
+    DecisionAction.WITHHOLD: AuditAction.DECISION_WITHHOLD,
+    DecisionAction.WITHHOLD_GLOBAL: AuditAction.DECISION_WITHHOLD_GLOBAL,
+    DecisionAction.DECLINE: AuditAction.DECISION_DECLINE,
+}
+
+
+def record_decisions(
+    session: Session,
+    *,
+    order_id: int,
+    decisions: Sequence[DecisionDraft],
+    actor: str,
+    now: datetime,
+) -> DecisionsOutcome:
+    """Record every decision on an order, all or nothing (the caller's transaction).
+
+    ``withhold`` creates a rule in the order's country, ``withhold_global`` one for ``XX``; an
+    already active rule is kept as it is and the decision points at it. ``decline`` records only.
+    An account may appear more than once: every decision is kept, a repeated pair finds its rule
+    already active.
+    """
+    head = changelog.lock_head(session)
+    order = orders.get_by_id(session, order_id)
+    if order is None:
+        raise OrderNotFoundError(order_id)
+    reason = rule_reason(order)
+    terms = RuleTerms(
+        reason=reason, order_ref=None if order.sealed else order.reference, expires_at=None
+    )
+
+    def country_of(action: DecisionAction) -> str:
+        return ALL_COUNTRIES if action is DecisionAction.WITHHOLD_GLOBAL else order.country
+
+    pairs = [
+        (decision.account, country_of(decision.action))
+        for decision in decisions
+        if decision.action is not DecisionAction.DECLINE
+    ]
+    rules = withholdings.withhold_for_order(
+        session, head=head, pairs=pairs, terms=terms, order_id=order.id, actor=actor, now=now
+    )
+    counts = dict.fromkeys(DecisionAction, 0)
+    already_active = 0
+    fresh = set(rules.created)
+    rows = []
+    records = []
+    for decision in decisions:
+        country = country_of(decision.action)
+        rule_id: int | None = None
+        if decision.action is DecisionAction.DECLINE:
+            counts[decision.action] += 1
+        else:
+            pair = (decision.account, country)
+            rule_id = rules.rule_of[pair]
+            if pair in fresh:
+                fresh.discard(pair)
+                counts[decision.action] += 1
+            else:
+                already_active += 1
+        rows.append(
+            {
+                "order_id": order.id,
+                "account_id": decision.account,
+                "action": decision.action.value,
+                "category": decision.category.value if decision.category else None,
+                "note": decision.note,
+                "rule_id": rule_id,
+                "created_at": now,
+                "created_by": actor,
+            }
+        )
+        records.append(
+            AuditRecord(
+                at=now,
+                actor=actor,
+                action=_DECISION_AUDIT[decision.action],
+                account=decision.account,
+                country=country,
+                order_id=order.id,
+                justification=_decision_justification(decision, reason),
+            )
+        )
+    orders.insert_decisions(session, rows)
+    audit.append(session, records)
+    return DecisionsOutcome(
+        order_id=order.id,
+        withheld=counts[DecisionAction.WITHHOLD],
+        withheld_global=counts[DecisionAction.WITHHOLD_GLOBAL],
+        declined=counts[DecisionAction.DECLINE],
+        already_active=already_active,
+        result=rules.result,
+    )
+
+
+def sealed_among(session: Session, order_ids: set[int]) -> set[int]:
+    """Which of these orders are sealed (their ids are not shown publicly)."""
+    if not order_ids:
+        return set()
+    return {oid for oid, order in orders.get_many(session, order_ids).items() if order.sealed}
