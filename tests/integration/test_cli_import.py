@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.db import Database
-from app.repositories import withholdings
+from tests.db_state import active_pairs
 from tests.servers import ROOT
 
 
@@ -28,18 +27,6 @@ def _cli(
         timeout=120,
         check=False,
     )
-
-
-def _active(database_url: str) -> set[tuple[int, str]]:
-    db = Database.from_url(database_url)
-    try:
-        with db.reading() as session:
-            accounts, countries = withholdings.load_active_pairs(session)
-    finally:
-        db.dispose()
-    return {
-        (int(a), c.decode()) for a, c in zip(accounts.tolist(), countries.tolist(), strict=True)
-    }
 
 
 GOOD = (
@@ -61,7 +48,7 @@ def test_import_writes_every_line_and_export_reads_them_back(
     assert result.returncode == 0, result.stderr
     assert "3 created" in result.stderr
     assert "1 duplicate" in result.stderr
-    assert _active(database_url) == {(1356948273645182976, "IN"), (12, "XX"), (13, "DE")}
+    assert active_pairs(database_url) == {(1356948273645182976, "IN"), (12, "XX"), (13, "DE")}
     exported = _cli(database_url, "export")
     assert exported.returncode == 0, exported.stderr
     lines = exported.stdout.splitlines()
@@ -100,10 +87,10 @@ def test_a_bad_line_is_named_and_nothing_is_written(
     assert result.returncode == 2
     assert f"line 4: {field}" in result.stderr
     assert "nothing imported" in result.stderr
-    assert _active(database_url) == set()
+    assert active_pairs(database_url) == set()
 
 
 def test_a_default_reason_fills_rows_without_one(database_url: str) -> None:
     result = _cli(database_url, "import", "-", "--reason", "court order 7", stdin="5,IN\n6,US\n")
     assert result.returncode == 0, result.stderr
-    assert _active(database_url) == {(5, "IN"), (6, "US")}
+    assert active_pairs(database_url) == {(5, "IN"), (6, "US")}

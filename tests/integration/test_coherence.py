@@ -17,9 +17,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from app.db import Database
-from app.repositories import withholdings
 from tests.conftest import ADMIN_TOKEN, PG_ADMIN_URL
+from tests.db_state import active_pairs
 from tests.servers import ServerProcess, running
 from tests.tcp_proxy import CuttableProxy
 
@@ -28,18 +27,6 @@ pytestmark = pytest.mark.slow
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 ENV = {"WITHHELD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"}
 COUNTRIES = ["IN", "US", "DE"]
-
-
-def active_pairs(database_url: str) -> set[tuple[int, str]]:
-    db = Database.from_url(database_url)
-    try:
-        with db.reading() as session:
-            accounts, countries = withholdings.load_active_pairs(session)
-    finally:
-        db.dispose()
-    return {
-        (int(a), c.decode()) for a, c in zip(accounts.tolist(), countries.tolist(), strict=True)
-    }
 
 
 def withhold(base: str, account: int, country: str) -> httpx.Response:
