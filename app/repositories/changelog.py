@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from app.domain import Change, ChangeOp
 from app.models import ChangelogEntry, ChangelogHead
+from app.repositories._bulk import insert_rows
 
 NOTIFY_CHANNEL = "withheld_changelog"
+_COLUMNS = ("revision", "op", "account_id", "country", "at", "rule_id")
 
 
 def lock_head(session: Session) -> int:
@@ -39,17 +41,10 @@ def append(
     if not entries:
         return []
     rows = [
-        {
-            "revision": head + offset,
-            "op": op.value,
-            "account_id": account,
-            "country": country,
-            "at": at,
-            "rule_id": rule_id,
-        }
+        (head + offset, op.value, account, country, at, rule_id)
         for offset, (op, account, country, rule_id, at) in enumerate(entries, start=1)
     ]
-    session.execute(insert(ChangelogEntry), rows)
+    insert_rows(session, ChangelogEntry.__table__, _COLUMNS, rows)
     new_head = head + len(rows)
     session.execute(update(ChangelogHead).where(ChangelogHead.id == 1).values(revision=new_head))
     if session.get_bind().dialect.name == "postgresql":

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, or_, select, tuple_, update
+from sqlalchemy import func, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.models import Withholding
+from app.repositories._bulk import insert_rows
 
 # Keeps IN (...) lists well under SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 5000
@@ -86,11 +87,39 @@ def list_active_among(
 
 
 def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert rules and return their ids in the order given."""
+    """Insert rules and return their ids in the order given.
+
+    The caller holds the changelog head lock (writers take turns), so ids can be handed out
+    here and the rows written through the driver: PostgreSQL draws them from the column's own
+    sequence; SQLite continues after the largest rowid, as it would itself.
+    """
     if not rows:
         return []
-    stmt = insert(Withholding).returning(Withholding.id, sort_by_parameter_order=True)
-    return list(session.scalars(stmt, list(rows)))
+    if session.get_bind().dialect.name == "postgresql":
+        ids = sorted(
+            session.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('withholding', 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"n": len(rows)},
+            ).scalars()
+        )
+    else:
+        session.flush()
+        last = session.execute(select(func.coalesce(func.max(Withholding.id), 0))).scalar_one()
+        ids = list(range(last + 1, last + 1 + len(rows)))
+    columns = ["id", *rows[0]]
+    insert_rows(
+        session,
+        Withholding.__table__,
+        columns,
+        [
+            (rule_id, *(row[name] for name in columns[1:]))
+            for rule_id, row in zip(ids, rows, strict=True)
+        ],
+    )
+    return ids
 
 
 def update_terms(session: Session, rule_ids: Iterable[int], *, values: dict[str, Any]) -> None:

@@ -1,0 +1,65 @@
+"""Many rows into one table through the database driver, inside the caller's transaction.
+
+ORM/Core executemany with RETURNING costs ~45 µs a row here (100,000 rules: 4.6 s); ``COPY`` on
+PostgreSQL and one ``executemany`` on SQLite cost a few µs. Values are converted the way the
+table's column types would (aware datetimes become SQLite's naive-UTC text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import FromClause
+from sqlalchemy.orm import Session
+
+
+def insert_rows(
+    session: Session, table: FromClause, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    if not rows:
+        return
+    session.flush()  # rows these refer to must be written first
+    connection = session.connection()
+    dialect = connection.dialect
+    names = ", ".join(columns)
+    name = getattr(table, "name", None)
+    assert isinstance(name, str), "a table"
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if dialect.name == "postgresql":
+            with cursor.copy(f"COPY {name} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        converters: list[Callable[[Any], Any] | None] = [
+            table.c[column].type.bind_processor(dialect) for column in columns
+        ]
+        active = [(i, _memoized(convert)) for i, convert in enumerate(converters) if convert]
+        if active:
+            converted = []
+            for row in rows:
+                values = list(row)
+                for i, convert in active:
+                    if values[i] is not None:
+                        values[i] = convert(values[i])
+                converted.append(values)
+            rows = converted
+        marks = ", ".join("?" for _ in columns)
+        cursor.executemany(f"INSERT INTO {name} ({names}) VALUES ({marks})", rows)  # noqa: S608
+    finally:
+        cursor.close()
+
+
+def _memoized(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Bulk rows repeat their values (one ``now`` for all): convert each distinct one once."""
+    seen: dict[Any, Any] = {}
+
+    def cached(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            result = seen[value] = convert(value)
+            return result
+
+    return cached
