@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, or_, select, text, tuple_, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.models import Withholding
@@ -73,16 +73,23 @@ def list_in_force_at(
 def list_active_among(
     session: Session, pairs: Sequence[tuple[int, str]]
 ) -> dict[tuple[int, str], Withholding]:
-    """The active rules among ``pairs``, keyed by (account, country)."""
+    """The active rules among ``pairs``, keyed by (account, country).
+
+    Looks accounts up by ``account_id`` (indexed) and filters the pairs here: PostgreSQL plans a
+    5,000-pair row-value ``IN`` as a scan of the table (74 s for 100k pairs against 100k rules).
+    """
+    wanted = set(pairs)
+    accounts = sorted({account for account, _ in wanted})
     found: dict[tuple[int, str], Withholding] = {}
-    for start in range(0, len(pairs), _CHUNK):
-        chunk = pairs[start : start + _CHUNK]
+    for start in range(0, len(accounts), _CHUNK):
         stmt = select(Withholding).where(
             Withholding.lifted_at.is_(None),
-            tuple_(Withholding.account_id, Withholding.country).in_(chunk),
+            Withholding.account_id.in_(accounts[start : start + _CHUNK]),
         )
         for rule in session.execute(stmt).scalars():
-            found[(rule.account_id, rule.country)] = rule
+            pair = (rule.account_id, rule.country)
+            if pair in wanted:
+                found[pair] = rule
     return found
 
 
