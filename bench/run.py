@@ -185,6 +185,19 @@ class Suite:
         script = rotating_script(self.dir / "visible.lua", [path for path, _ in paths])
         database_url = f"sqlite:///{self.dir / 'http.db'}"
         env = self.app_env(database_url)
+        try:
+            return self._http_rows(rows, work, paths, script, env)
+        finally:
+            _remove(self.dir, "http.db*")  # keep the scripts and logs, not the data
+
+    def _http_rows(
+        self,
+        rows: dict[str, Row],
+        work: bench_index.Workload,
+        paths: list[tuple[str, bool]],
+        script: Path,
+        env: dict[str, str],
+    ) -> list[Row]:
         load_note = self._load_rules(work, env)
         for key in ("1a", "3"):
             rows[key].notes.append(load_note)
