@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,47 +11,20 @@ from sqlalchemy.orm import Session
 
 from app.domain import AuditRecord
 from app.models import AuditEntry
+from app.repositories._bulk import insert_rows
 
-_COLUMNS = "at, actor, action, account_id, country, order_id, justification"
+_COLUMNS = ("at", "actor", "action", "account_id", "country", "order_id", "justification")
 
 
 def append(session: Session, records: Sequence[AuditRecord]) -> None:
-    """Write ``records`` in the caller's transaction, through the driver: ``COPY`` on
-    PostgreSQL, one ``executemany`` on SQLite. A 100,000-item bulk write makes 100,000 entries;
-    this takes ~0.7 s for them where an ORM insert took 2-3 s."""
-    if not records:
-        return
-    session.flush()  # rows the entries refer to (orders) must be written first
-    connection = session.connection()
-    dialect = connection.dialect
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if dialect.name == "postgresql":
-            with cursor.copy(f"COPY audit_entry ({_COLUMNS}) FROM STDIN") as copy:
-                for record in records:
-                    copy.write_row(_row(record, lambda at: at))
-        else:
-            to_db: Callable[[Any], Any] = AuditEntry.__table__.c.at.type.bind_processor(
-                dialect
-            ) or (lambda at: at)
-            stored: dict[datetime, Any] = {}
-
-            def instant(at: datetime) -> Any:
-                if at not in stored:
-                    stored[at] = to_db(at)
-                return stored[at]
-
-            cursor.executemany(
-                f"INSERT INTO audit_entry ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 (constant)
-                [_row(record, instant) for record in records],
-            )
-    finally:
-        cursor.close()
+    """Write ``records`` in the caller's transaction, through the driver (see ``_bulk``): a
+    100,000-item bulk write makes 100,000 entries in well under a second."""
+    insert_rows(session, AuditEntry.__table__, _COLUMNS, [_row(record) for record in records])
 
 
-def _row(record: AuditRecord, instant: Callable[[datetime], Any]) -> tuple[Any, ...]:
+def _row(record: AuditRecord) -> tuple[Any, ...]:
     return (
-        instant(record.at),
+        record.at,
         record.actor,
         record.action.value,
         record.account,
