@@ -4,8 +4,10 @@ input, never the offending input echoed back (a 10 MB body must not come back in
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -98,10 +100,25 @@ async def _database_unavailable(request: Request, exc: Exception) -> JsonRespons
     return JsonResponse(UNAVAILABLE, status_code=503, headers={"Retry-After": "1"})
 
 
+async def _unexpected(request: Request, exc: Exception) -> JsonResponse:
+    """A bug: log it with its traceback (never the request body) and answer JSON, not text."""
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JsonResponse({"detail": "internal error"}, status_code=500)
+
+
 def install(app: FastAPI, routes: list[BaseRoute]) -> None:
     app.state.allowed_methods = _AllowedMethods(routes)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RuleNotFoundError, _not_found)
-    for kind in (OperationalError, DBAPIError, PoolTimeoutError):
+    # Bulk inserts go through the driver itself (repositories/_bulk.py), so its own
+    # "cannot reach / locked" errors arrive unwrapped by SQLAlchemy.
+    for kind in (
+        OperationalError,
+        DBAPIError,
+        PoolTimeoutError,
+        sqlite3.OperationalError,
+        psycopg.OperationalError,
+    ):
         app.add_exception_handler(kind, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)
