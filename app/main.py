@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 
 from app import errors
 from app.api import audit, changes, health, orders, reports, visibility, withholdings
-from app.asgi import BodyLimit, Receive, RevisionHeader, Scope, Send
+from app.asgi import BodyLimit, RevisionHeader
 from app.auth import TokenRegistry
 from app.config import Settings, get_settings
 from app.db import Database
@@ -117,23 +117,24 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
     return api
 
 
-class WithheldApp:
-    """The ASGI application. ``api`` is the FastAPI app (routes, OpenAPI); ``replica`` the index."""
+class WithheldApp(VisibilityFastPath):
+    """The ASGI application. ``api`` is the FastAPI app (routes, OpenAPI); ``replica`` the index.
+
+    It *is* the fast path (a subclass, not a wrapper), so the server's call lands on the hot
+    path directly: one coroutine less per lookup.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.replica = Replica()
-        self.metrics = Metrics(default_metrics_dir(), self.replica.gauges)
-        self.api = _build_api(settings, self.replica, self.metrics)
+        replica = Replica()
+        self.metrics = Metrics(default_metrics_dir(), replica.gauges)
+        self.api = _build_api(settings, replica, self.metrics)
         inner = BodyLimit(self.api, max_bytes=settings.max_body_bytes)
-        stamped = RevisionHeader(inner, revision=lambda: self.replica.revision)
+        stamped = RevisionHeader(inner, revision=lambda: replica.revision)
         measured = RequestMetrics(stamped, self.metrics.stats)
-        self._entry = VisibilityFastPath(
-            measured, self.replica, self.metrics.stats, max_body_bytes=settings.max_body_bytes
+        super().__init__(
+            measured, replica, self.metrics.stats, max_body_bytes=settings.max_body_bytes
         )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._entry(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> WithheldApp:

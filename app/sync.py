@@ -243,13 +243,17 @@ class ChangelogFollower:
             return withholding_service.expire_due(session, now=now)
 
     async def _snapshot_loop(self) -> None:
-        while await self._pause(self.settings.snapshot_check_s):
+        # Check at once: a process that just read every rule (no snapshot yet, or one far
+        # behind) stores its index now, so the next start, even seconds later, is fast.
+        while True:
             try:
                 await self.snapshot_if_due()
             except DB_ERRORS as error:
                 self._report_failure("snapshot", error)
             except Exception:
                 log.exception("snapshot failed unexpectedly; retrying later")
+            if not await self._pause(self.settings.snapshot_check_s):
+                return
 
     async def snapshot_if_due(self) -> bool:
         """Store this process's index when the newest snapshot is far enough behind.

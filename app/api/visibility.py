@@ -184,6 +184,4 @@ async def get_visibility_batch(
     ids = np.fromiter(body.accounts, dtype=np.uint64, count=len(body.accounts))
     withheld = runtime.replica.index.withheld_many(ids, body.country)
     accounts = [str(account) for account in body.accounts]
-    return Response(
-        render_batch(body.country, accounts, withheld.tolist()), media_type="application/json"
-    )
+    return Response(render_batch(body.country, accounts, withheld), media_type="application/json")

@@ -29,6 +29,7 @@ import math
 import os
 import sys
 from array import array
+from bisect import bisect_left
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
@@ -52,6 +53,10 @@ _GOLDEN_INVERSE_U64: Final = np.uint64(GOLDEN_INVERSE)
 # Below this many keys a plain argsort beats the partitioned one.
 _PARTITIONED_SORT_MIN: Final = 1 << 20
 _MAX_SORT_THREADS: Final = 8
+# get_many merges new delta ids into its bucketed copy of the delta at once while the copy
+# holds up to _DELTA_MERGE_ALWAYS ids, else once more than _DELTA_TAIL are new.
+_DELTA_MERGE_ALWAYS: Final = 1 << 16
+_DELTA_TAIL: Final = 1024
 
 
 def hash_ids(ids: U64) -> U64:
@@ -112,7 +117,10 @@ class OrdinalMap:
         "_keys_view",
         "_offsets",
         "_offsets_view",
+        "_search_steps",
         "_shift",
+        "_sorted_delta",
+        "_sorted_delta_ordinals",
     )
 
     def __init__(self, sorted_hashes: U64 | None = None) -> None:
@@ -138,8 +146,15 @@ class OrdinalMap:
         self._keys_view = keys.data  # memoryview: indexing gives plain ints
         self._offsets_view = offsets.data
         self._shift = shift
+        # Halvings that find a key's place in the longest bucket (a lower-bound search).
+        longest = int(np.diff(offsets).max()) if n else 0
+        self._search_steps = longest.bit_length()
         self._delta: dict[int, int] = {}
         self._delta_ids = array("Q")
+        # get_many's view of the delta (which only grows): a base-only map of a prefix of
+        # it and the ordinal behind each of its positions. Built on first use.
+        self._sorted_delta: OrdinalMap | None = None
+        self._sorted_delta_ordinals: I64 = np.zeros(0, dtype=np.int64)
 
     @classmethod
     def from_parts(cls, sorted_hashes: U64, delta_ids: U64) -> OrdinalMap:
@@ -185,16 +200,11 @@ class OrdinalMap:
         hashed = (account * GOLDEN) & MASK64
         bucket = hashed >> self._shift
         offsets = self._offsets_view
-        keys = self._keys_view
-        i = offsets[bucket]
         end = offsets[bucket + 1]
-        while i < end:
-            key = keys[i]
-            if key >= hashed:
-                if key == hashed:
-                    return i
-                break
-            i += 1
+        # bisect in C over the memoryview: no bytecode per probe.
+        i = bisect_left(self._keys_view, hashed, offsets[bucket], end)
+        if i < end and self._keys_view[i] == hashed:
+            return i
         return self._delta.get(account, -1)
 
     def get_or_add(self, account: int) -> int:
@@ -210,40 +220,76 @@ class OrdinalMap:
 
     def get_many(self, accounts: U64) -> I64:
         """Ordinals of ``accounts`` (-1 where absent), same order, vectorised."""
-        queries = hash_ids(accounts)
-        keys = self._keys
-        result = np.full(len(queries), -1, dtype=np.int64)
-        if len(keys):
-            buckets = (queries >> np.uint64(self._shift)).astype(np.intp)
-            position = self._offsets[buckets].astype(np.intp)
-            end = self._offsets[buckets + 1].astype(np.intp)
-            pending = np.arange(len(queries))
-            # One step of the bucket scan per round for every query still looking;
-            # buckets are short, so this ends after a handful of rounds.
-            while len(pending):
-                looking = position < end
-                pending, position, end, queries = (
-                    pending[looking],
-                    position[looking],
-                    end[looking],
-                    queries[looking],
-                )
-                found = keys[position]
-                equal = found == queries
-                result[pending[equal]] = position[equal]
-                after = found < queries
-                pending, position, end, queries = (
-                    pending[after],
-                    position[after] + 1,
-                    end[after],
-                    queries[after],
-                )
-        if self._delta:
+        result = self._base_ordinals(hash_ids(accounts))
+        if self._delta_ids:
             missing = np.flatnonzero(result < 0)
             if len(missing):
-                get = self._delta.get
-                result[missing] = [get(x, -1) for x in accounts[missing].tolist()]
+                result[missing] = self._delta_ordinals(accounts[missing])
         return result
+
+    def _base_ordinals(self, queries: U64) -> I64:
+        """Positions of hashed ``queries`` in the base, -1 where absent.
+
+        A branchless binary search inside each query's bucket, all queries in step:
+        ``_search_steps`` rounds of a few whole-array operations, no Python loop per id.
+        """
+        keys = self._keys
+        if not len(keys):
+            return np.full(len(queries), -1, dtype=np.int64)
+        buckets = (queries >> np.uint64(self._shift)).astype(np.intp)
+        base = self._offsets[buckets].astype(np.intp)
+        length = self._offsets[buckets + 1].astype(np.intp)
+        length -= base
+        # Only an empty bucket after the last key starts at len(keys); it holds nothing.
+        np.minimum(base, len(keys) - 1, out=base)
+        for _ in range(self._search_steps):
+            # Narrow [base, base + length) to the last key <= the query (or its start).
+            half = length >> 1
+            probe = base + half
+            np.copyto(base, probe, where=keys[probe] <= queries)
+            length -= half
+        # Keys of other buckets differ from the query in the bucket bits: never equal.
+        return np.where(keys[base] == queries, base, -1)
+
+    def _delta_ordinals(self, accounts: U64) -> I64:
+        """Ordinals of ``accounts`` in the delta, -1 where absent, vectorised.
+
+        Searches a bucketed copy of the delta (laid out like the base), brought up to date
+        by merging in the ids added since: at once while the delta is small, after
+        ``_DELTA_TAIL`` new ids once it is large; until then those few are searched sorted.
+        """
+        count = len(self._delta_ids)
+        known = len(self._sorted_delta_ordinals)
+        if count > known and (known <= _DELTA_MERGE_ALWAYS or count - known > _DELTA_TAIL):
+            self._merge_delta(known, count)
+            known = count
+        assert self._sorted_delta is not None  # merged above: the delta is not empty
+        positions = self._sorted_delta._base_ordinals(hash_ids(accounts))
+        result = np.where(positions >= 0, self._sorted_delta_ordinals[positions], -1)
+        if known < count:
+            tail = np.array(self._delta_ids[known:count], dtype=np.uint64)
+            order = np.argsort(tail)
+            tail = tail[order]
+            at = np.minimum(np.searchsorted(tail, accounts), len(tail) - 1)
+            found = tail[at] == accounts
+            result[found] = order[at[found]] + (len(self._keys) + known)
+        return result
+
+    def _merge_delta(self, known: int, count: int) -> None:
+        merged = self._sorted_delta
+        hashes = np.concatenate(
+            [
+                merged.base_hashes if merged is not None else np.zeros(0, dtype=np.uint64),
+                hash_ids(np.array(self._delta_ids[known:count], dtype=np.uint64)),
+            ]
+        )
+        first = len(self._keys)
+        ordinals = np.concatenate(
+            [self._sorted_delta_ordinals, np.arange(first + known, first + count)]
+        )
+        order = np.argsort(hashes, kind="stable")  # two sorted runs: one merge pass
+        self._sorted_delta = OrdinalMap(hashes[order])
+        self._sorted_delta_ordinals = ordinals[order]
 
     def ids_of(self, ordinals: U32) -> U64:
         """Account ids of valid ``ordinals`` (vectorised)."""

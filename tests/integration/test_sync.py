@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import anyio
 import pytest
 
 from app import sync
@@ -13,7 +14,7 @@ from app.db import Database
 from app.domain import LiftReason
 from app.migrate import upgrade_to_head
 from app.replica import Replica
-from app.repositories import withholdings
+from app.repositories import snapshots, withholdings
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
 from app.sync import ChangelogFollower, load_state
@@ -104,6 +105,25 @@ def test_expiry_lifts_due_rules_once_even_when_several_processes_try(db: Databas
         (rule,) = service.rules_of_account(session, account=1, include_lifted=True)
     assert rule.lift_reason == "expired"
     assert rule.lifted_at == rule.expires_at
+
+
+@pytest.mark.anyio
+async def test_a_process_that_read_every_rule_stores_a_snapshot_at_once(db: Database) -> None:
+    _withhold(db, range(1, 41))
+    settings = Settings(database_url="sqlite://", snapshot_every_changes=10, snapshot_check_s=60)
+    follower = ChangelogFollower(db, Replica(), settings)
+    await follower.load()
+    follower.start()
+    try:
+        for _ in range(100):  # the first check does not wait for snapshot_check_s
+            with db.reading() as session:
+                if snapshots.latest_revision(session) is not None:
+                    break
+            await anyio.sleep(0.05)
+        with db.reading() as session:
+            assert snapshots.latest_revision(session) == 40
+    finally:
+        await follower.stop()
 
 
 @pytest.mark.anyio

@@ -467,6 +467,50 @@ def test_large_random_build_is_compact_and_answers_like_the_arrays() -> None:
     assert np.array_equal(np.sort(listed), np.sort(accounts))
 
 
+def test_batch_lookups_agree_with_single_ones_as_a_large_delta_grows() -> None:
+    # get_many searches the base bucket by bucket and a sorted copy of the delta that it
+    # refreshes (merging in new ids) only after thousands of adds: look up between adds of
+    # every size, so each of those states is compared against the one-by-one path.
+    rng = np.random.default_rng(12)
+    base = rng.integers(1, 2**63 - 1, size=50_000, dtype=np.uint64)
+    added = rng.integers(1, 2**63 - 1, size=30_000, dtype=np.uint64)
+    index = VisibilityIndex.from_arrays(base, np.full(len(base), "IN", dtype="S2"))
+    oracle = set(base.tolist())
+    done = 0
+    for step in (1, 100, 4_000, 4_097, 20, 9_000, 12_782):
+        for account in added[done : done + step].tolist():
+            index.add(account, "IN")
+            oracle.add(account)
+        done += step
+        asked = np.concatenate(
+            [
+                rng.choice(base, 2_000),
+                rng.choice(added[:done], 2_000),
+                rng.choice(added[done:], 1_000) if done < len(added) else added[:0],
+                rng.integers(1, 2**63 - 1, size=1_000, dtype=np.uint64),
+            ]
+        )
+        got = index.withheld_many(asked, "IN").tolist()
+        assert got == [account in oracle for account in asked.tolist()]
+        assert got == [index.is_withheld(account, "IN") for account in asked.tolist()]
+    assert done == len(added)
+    assert index._ordinals.delta_size == len(added)  # no compaction hid the delta path
+
+
+def test_bucket_search_finds_every_key_of_crowded_buckets() -> None:
+    # Ids chosen so their hashes share a few buckets: the binary search inside a bucket must
+    # take enough steps for the longest one.
+    rng = np.random.default_rng(13)
+    hashes = np.sort(rng.integers(0, 2**64 - 1, size=5_000, dtype=np.uint64))
+    hashes[:600] = np.arange(600, dtype=np.uint64) + np.uint64(2**60)  # one bucket, 600 keys
+    hashes = np.unique(hashes)
+    ordinals = OrdinalMap(hashes)
+    ids = unhash(hashes)
+    assert ordinals.get_many(ids).tolist() == list(range(len(ids)))
+    beside = unhash(np.arange(600, 1_200, dtype=np.uint64) + np.uint64(2**60))
+    assert ordinals.get_many(beside).tolist() == [-1] * 600
+
+
 # -- stateful: any interleaving of operations keeps the index equal to the oracle -------------
 
 
