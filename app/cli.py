@@ -10,10 +10,10 @@ import time
 from app.auth import generate_token
 from app.db import Database
 
+SERVERS = ("uvicorn", "granian")
+
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     json_logs = os.environ.get("WITHHELD_LOG_FORMAT", "").lower() == "json"
     if not os.environ.get("WITHHELD_ADMIN_TOKENS") and not json_logs:
         # Like Jupyter: a first-time user can try a write with a token made for this run only.
@@ -29,6 +29,16 @@ def _serve(args: argparse.Namespace) -> int:
             flush=True,
         )
     _database().dispose()  # migrate once here, before the workers start
+    if args.server == "granian":
+        _serve_granian(args)
+    else:
+        _serve_uvicorn(args)
+    return 0
+
+
+def _serve_uvicorn(args: argparse.Namespace) -> None:
+    import uvicorn
+
     uvicorn.run(
         "app.main:app",
         host=args.host,
@@ -37,7 +47,24 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="info",
         access_log=False,
     )
-    return 0
+
+
+def _serve_granian(args: argparse.Namespace) -> None:
+    # Granian's documented Python entry point (what `python -m granian` builds from its flags),
+    # not its embeddable server: that one is marked experimental and runs a single worker.
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    Granian(
+        "app.main:app",
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,
+        workers=args.workers,
+        log_level=LogLevels.info,
+        log_access=False,
+    ).serve()
 
 
 def _migrate(_: argparse.Namespace) -> int:
@@ -137,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=os.environ.get("WITHHELD_SERVER") or "uvicorn",
+        help="HTTP server (default: $WITHHELD_SERVER, else uvicorn)",
+    )
     serve.set_defaults(handler=_serve)
     commands.add_parser("migrate", help="bring the schema to head").set_defaults(handler=_migrate)
     export = commands.add_parser("openapi", help="write openapi/openapi.json from the app")
@@ -153,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     dump.set_defaults(handler=_export)
     commands.add_parser("token", help="print a new random admin token").set_defaults(handler=_token)
     args = parser.parse_args(argv)
+    if args.command == "serve" and args.server not in SERVERS:
+        # argparse checks choices on the command line only, not on a default from the environment.
+        parser.error(f"WITHHELD_SERVER={args.server!r}: choose from {', '.join(SERVERS)}")
     handler = args.handler
     result: int = handler(args)
     return result

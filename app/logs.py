@@ -35,7 +35,7 @@ def configure_logging(*, log_format: str, level: str) -> None:
     root.propagate = False
     if log_format == "json":
         # uvicorn configured its loggers before importing us: make them speak JSON too.
-        for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "granian"):
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "_granian", "granian.access"):
             logger = logging.getLogger(name)
             logger.handlers[:] = [handler]
             logger.propagate = False

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import BigInteger, any_, bindparam, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from app.repositories._bulk import insert_rows
 
 # Keeps IN (...) lists well under SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 5000
+_BIGINT_ARRAY = ARRAY(BigInteger)
 
 
 def get_active(session: Session, *, account: int, country: str) -> Withholding | None:
@@ -82,12 +84,17 @@ def list_active_among(
     wanted = set(pairs)
     accounts = sorted({account for account, _ in wanted})
     found: dict[tuple[int, str], Withholding] = {}
-    for start in range(0, len(accounts), _CHUNK):
-        stmt = select(Withholding).where(
-            Withholding.lifted_at.is_(None),
-            Withholding.account_id.in_(accounts[start : start + _CHUNK]),
-        )
-        for rule in session.execute(stmt).scalars():
+    if session.get_bind().dialect.name == "postgresql":
+        # One bigint[] parameter for every account: the driver sends it in one piece, where an
+        # expanded IN costs SQLAlchemy and psycopg a bind parameter per id (2.7 s per 100k).
+        chunks = [accounts]
+        condition = Withholding.account_id == any_(bindparam("accounts", type_=_BIGINT_ARRAY))
+    else:
+        chunks = [accounts[start : start + _CHUNK] for start in range(0, len(accounts), _CHUNK)]
+        condition = Withholding.account_id.in_(bindparam("accounts", expanding=True))
+    stmt = select(Withholding).where(Withholding.lifted_at.is_(None), condition)
+    for chunk in chunks:
+        for rule in session.execute(stmt, {"accounts": chunk}).scalars():
             pair = (rule.account_id, rule.country)
             if pair in wanted:
                 found[pair] = rule

@@ -1,0 +1,493 @@
+"""Granian holds the whole HTTP contract that uvicorn does: the same answers byte for byte on one
+database, counters that add up across its workers, a clean exit on SIGTERM, and `withheld serve
+--server granian`. Every server listens on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN_TOKEN
+from tests.integration.test_metrics import _count, _samples
+from tests.servers import ServerProcess, free_port
+
+pytestmark = pytest.mark.slow
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+ENV = {"WITHHELD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"}
+JSON = {"content-type": "application/json"}
+MAX_BODY = 8 * 1024 * 1024  # WITHHELD_MAX_BODY_BYTES default
+# Headers that name the server or the moment, not the answer.
+TRANSPORT_HEADERS = {"date", "server"}
+# The app's own timing: present on both, its value differs between any two requests.
+TIMING_HEADERS = {"server-timing"}
+
+
+@contextmanager
+def serving(
+    database_url: str, *servers: str, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[list[ServerProcess]]:
+    """Start one process per name in ``servers`` on ``database_url``; stop them all after."""
+    started = [
+        ServerProcess(database_url, server=name, workers=workers, env={**ENV, **(env or {})})
+        for name in servers
+    ]
+    try:
+        for server in started:
+            server.wait_ready()
+        yield started
+    finally:
+        for server in started:
+            server.stop()
+
+
+# -- a) the same answers ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    target: str
+    status: int  # what both servers answer (pinned, so both failing alike cannot pass)
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    chunked: bool = False  # send the body as Transfer-Encoding: chunked, in two pieces
+
+    def send(self, http: httpx.Client, base: str) -> httpx.Response:
+        content: bytes | Iterator[bytes] | None = self.body
+        if self.chunked and self.body is not None:
+            half = len(self.body) // 2
+            content = iter([self.body[:half], self.body[half:]])
+        return http.request(self.method, base + self.target, content=content, headers=self.headers)
+
+
+def _batch(country: str, accounts: list[object]) -> bytes:
+    return json.dumps({"country": country, "accounts": accounts}).encode()
+
+
+def _json(payload: object) -> bytes:
+    return json.dumps(payload).encode()
+
+
+# Rules written before comparing (through uvicorn): 12 in IN, 13 everywhere, the largest id in DE.
+SEEDED = [("12", "IN"), ("13", "XX"), ("9223372036854775807", "DE")]
+TOO_MANY = _batch("IN", [str(n) for n in range(1, 10_002)])
+TOO_LARGE = b" " * (MAX_BODY + 1)
+WRITE = {**JSON, **AUTH}
+CALLS: dict[str, Call] = {
+    # GET /visible: hits and misses, spellings, extra and repeated parameters, percent-encoding
+    "withheld": Call("GET", "/visible?account=12&country=IN", 200),
+    "visible": Call("GET", "/visible?account=12&country=US", 200),
+    "withheld everywhere": Call("GET", "/visible?account=13&country=FR", 200),
+    "largest id": Call("GET", "/visible?account=9223372036854775807&country=DE", 200),
+    "unknown account": Call("GET", "/visible?account=14&country=IN", 200),
+    "lowercase country": Call("GET", "/visible?account=12&country=in", 200),
+    "mixed-case country": Call("GET", "/visible?account=12&country=iN", 200),
+    "parameters reversed": Call("GET", "/visible?country=IN&account=12", 200),
+    "extra parameter": Call("GET", "/visible?account=12&country=IN&x=1", 200),
+    "account twice": Call("GET", "/visible?account=12&account=13&country=IN", 200),
+    "country twice": Call("GET", "/visible?account=12&country=IN&country=US", 200),
+    "percent-encoded": Call("GET", "/visible?account=%31%32&country=%49N", 200),
+    "percent-encoded lowercase": Call("GET", "/visible?account=12&country=%69%6e", 200),
+    "min_revision reached": Call("GET", "/visible?account=12&country=IN&min_revision=0", 200),
+    # GET /visible: bad inputs
+    "missing account": Call("GET", "/visible?country=IN", 422),
+    "missing both": Call("GET", "/visible", 422),
+    "empty account": Call("GET", "/visible?account=&country=IN", 422),
+    "unknown country": Call("GET", "/visible?account=12&country=ZZ", 422),
+    "XX as viewer country": Call("GET", "/visible?account=12&country=XX", 422),
+    "three-letter country": Call("GET", "/visible?account=12&country=IND", 422),
+    "plus is a space": Call("GET", "/visible?account=12&country=+IN", 422),
+    "non-ascii country": Call("GET", "/visible?account=12&country=%C3%A9", 422),
+    "bad percent-encoding": Call("GET", "/visible?account=12&country=%zz", 422),
+    "leading zero": Call("GET", "/visible?account=012&country=IN", 422),
+    "zero": Call("GET", "/visible?account=0&country=IN", 422),
+    "negative": Call("GET", "/visible?account=-1&country=IN", 422),
+    "exponent": Call("GET", "/visible?account=1e5&country=IN", 422),
+    "too large id": Call("GET", "/visible?account=9223372036854775808&country=IN", 422),
+    "min_revision not a number": Call(
+        "GET", "/visible?account=12&country=IN&min_revision=abc", 422
+    ),
+    "min_revision negative": Call("GET", "/visible?account=12&country=IN&min_revision=-1", 422),
+    "min_revision not reached": Call(
+        "GET", "/visible?account=12&country=IN&min_revision=999999", 503
+    ),
+    # POST /visible
+    "batch": Call("POST", "/visible", 200, _batch("IN", ["12", "13", "14", "12"]), JSON),
+    "batch lowercase country": Call("POST", "/visible", 200, _batch("in", ["12"]), JSON),
+    "batch chunked": Call("POST", "/visible", 200, _batch("IN", ["12", "14"]), JSON, True),
+    "batch min_revision": Call("POST", "/visible?min_revision=0", 200, _batch("IN", ["12"]), JSON),
+    "batch 10,000 ids": Call(
+        "POST", "/visible", 200, _batch("IN", [str(n) for n in range(1, 10_001)]), JSON
+    ),
+    "batch as text/plain": Call(
+        "POST", "/visible", 200, _batch("IN", ["12"]), {"content-type": "text/plain"}
+    ),
+    "batch invalid JSON": Call("POST", "/visible", 422, b"{not json", JSON),
+    "batch empty body": Call("POST", "/visible", 422, b"", JSON),
+    "batch number ids": Call("POST", "/visible", 422, _batch("IN", [12]), JSON),
+    "batch null id": Call("POST", "/visible", 422, _batch("IN", [None]), JSON),
+    "batch ids not a list": Call(
+        "POST", "/visible", 422, _json({"country": "IN", "accounts": "12"}), JSON
+    ),
+    "batch no ids": Call("POST", "/visible", 422, _batch("IN", []), JSON),
+    "batch leading zero": Call("POST", "/visible", 422, _batch("IN", ["012"]), JSON),
+    "batch bad country": Call("POST", "/visible", 422, _batch("ZZ", ["12"]), JSON),
+    "batch missing country": Call("POST", "/visible", 422, _json({"accounts": ["12"]}), JSON),
+    "batch is a list": Call("POST", "/visible", 422, b'["12"]', JSON),
+    "batch too many ids": Call("POST", "/visible", 422, TOO_MANY, JSON),
+    "batch too many ids chunked": Call("POST", "/visible", 422, TOO_MANY, JSON, True),
+    "body too large": Call("POST", "/visible", 413, TOO_LARGE, JSON),
+    "body too large chunked": Call("POST", "/visible", 413, TOO_LARGE, JSON, True),
+    # rules: reads, and writes refused before they change anything
+    "rules of an account": Call("GET", "/accounts/12/withholdings", 200),
+    "rules with lifted": Call("GET", "/accounts/12/withholdings?include_lifted=true", 200),
+    "rules of a bad account": Call("GET", "/accounts/012/withholdings", 422),
+    "write without token": Call("PUT", "/accounts/15/withholdings/IN", 401, b'{"reason":"t"}'),
+    "write with a wrong token": Call(
+        "PUT",
+        "/accounts/15/withholdings/IN",
+        401,
+        b'{"reason":"t"}',
+        {**JSON, "Authorization": "Bearer not-a-token-of-this-server"},
+    ),
+    "write without reason": Call("PUT", "/accounts/15/withholdings/IN", 422, b"{}", WRITE),
+    "write bad country": Call("PUT", "/accounts/15/withholdings/ZZ", 422, b'{"reason":"t"}', WRITE),
+    "write invalid JSON": Call("PUT", "/accounts/15/withholdings/IN", 422, b"{", WRITE),
+    "lift without a rule": Call("DELETE", "/accounts/15/withholdings/IN", 404, None, AUTH),
+    # routing, operations and documents
+    "unknown path": Call("GET", "/nothing-here", 404),
+    "trailing slash": Call("GET", "/visible/?account=12&country=IN", 307),
+    "method not allowed": Call("DELETE", "/visible", 405),
+    "method not allowed on a rule": Call("POST", "/accounts/12/withholdings/IN", 405),
+    "HEAD": Call("HEAD", "/healthz", 405),
+    "healthz": Call("GET", "/healthz", 200),
+    "readyz": Call("GET", "/readyz", 200),
+    "openapi": Call("GET", "/openapi.json", 200),
+    "docs": Call("GET", "/docs", 200),
+}
+
+
+def _headers(response: httpx.Response) -> list[tuple[str, str]]:
+    """Every header (repeats kept) except the transport's own; timing headers by name only;
+    the server's own address (each listens on its own port; a redirect names it) as BASE."""
+    base = f"{response.request.url.scheme}://{response.request.url.netloc.decode()}"
+    return sorted(
+        (name, "…" if name in TIMING_HEADERS else value.replace(base, "BASE"))
+        for name, value in response.headers.multi_items()
+        if name not in TRANSPORT_HEADERS
+    )
+
+
+def _assert_same(call: str, uvicorn: httpx.Response, granian: httpx.Response) -> None:
+    assert granian.status_code == uvicorn.status_code, (call, granian.text[:300])
+    assert granian.content == uvicorn.content, call
+    assert _headers(granian) == _headers(uvicorn), call
+    assert "x-withheld-revision" in granian.headers, call
+
+
+def _wait_for(http: httpx.Client, base: str, revision: str) -> None:
+    answer = http.get(f"{base}/visible?account=1&country=IN&min_revision={revision}")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["x-withheld-revision"] == revision
+
+
+def test_granian_and_uvicorn_give_the_same_answers(database_url: str) -> None:
+    with (
+        serving(database_url, "uvicorn", "granian") as (uvicorn, granian),
+        httpx.Client(timeout=30) as http,
+    ):
+        assert http.get(f"{uvicorn.url}/healthz").headers["server"] == "uvicorn"
+        assert http.get(f"{granian.url}/healthz").headers["server"] == "granian"
+        revision = "0"
+        for account, country in SEEDED:
+            seeded = http.put(
+                f"{uvicorn.url}/accounts/{account}/withholdings/{country}",
+                json={"reason": "seed"},
+                headers=AUTH,
+            )
+            assert seeded.status_code == 201, seeded.text
+            revision = seeded.headers["x-withheld-revision"]
+        for server in (uvicorn, granian):
+            _wait_for(http, server.url, revision)
+
+        for name, call in CALLS.items():
+            via_uvicorn, via_granian = call.send(http, uvicorn.url), call.send(http, granian.url)
+            assert via_uvicorn.status_code == call.status, (name, via_uvicorn.text[:300])
+            _assert_same(name, via_uvicorn, via_granian)
+
+        # A write through granian is read back on both with its revision as min_revision.
+        written = http.put(
+            f"{granian.url}/accounts/14/withholdings/FR", json={"reason": "test"}, headers=AUTH
+        )
+        assert written.status_code == 201, written.text
+        assert written.headers["content-type"] == "application/json"
+        revision = written.headers["x-withheld-revision"]
+        assert int(revision) == len(SEEDED) + 1
+        read = Call("GET", f"/visible?account=14&country=FR&min_revision={revision}", 200)
+        via_uvicorn, via_granian = read.send(http, uvicorn.url), read.send(http, granian.url)
+        _assert_same("read your write", via_uvicorn, via_granian)
+        assert via_granian.json() == {"account": "14", "country": "FR", "visible": False}
+        assert via_granian.headers["x-withheld-revision"] == revision
+        batch = Call(
+            "POST", f"/visible?min_revision={revision}", 200, _batch("fr", ["14", "12"]), JSON
+        )
+        via_uvicorn, via_granian = batch.send(http, uvicorn.url), batch.send(http, granian.url)
+        _assert_same("read your write, batch", via_uvicorn, via_granian)
+        assert via_granian.json()["results"][0] == {"account": "14", "visible": False}
+
+        # A lift (204, no body) through granian, read back on both the same way.
+        lifted = http.request("DELETE", f"{granian.url}/accounts/14/withholdings/FR", headers=AUTH)
+        assert lifted.status_code == 204, lifted.text
+        assert lifted.content == b""
+        revision = lifted.headers["x-withheld-revision"]
+        read = Call("GET", f"/visible?account=14&country=FR&min_revision={revision}", 200)
+        via_uvicorn, via_granian = read.send(http, uvicorn.url), read.send(http, granian.url)
+        _assert_same("read your lift", via_uvicorn, via_granian)
+        assert via_granian.json()["visible"] is True
+
+        rules = Call("GET", "/accounts/14/withholdings?include_lifted=true", 200)
+        _assert_same("history", rules.send(http, uvicorn.url), rules.send(http, granian.url))
+    assert "Traceback" not in uvicorn.output()
+    assert "Traceback" not in granian.output()
+
+
+# -- b) several workers -----------------------------------------------------------------------
+
+
+def _requests_by_worker(folder: Path, route: str, method: str, status: str) -> list[int]:
+    """Requests each worker counted, from the files the workers publish."""
+    counts = []
+    for path in sorted(folder.glob("*.json")):
+        data = json.loads(path.read_text())
+        counts.append(
+            sum(count for *key, count in data["requests"] if key == [route, method, status])
+        )
+    return counts
+
+
+def test_granian_counters_add_up_across_two_workers(database_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "metrics"
+    env = {"WITHHELD_METRICS_DIR": str(folder)}
+    with serving(database_url, "granian", workers=2, env=env) as (server,):
+        put = httpx.put(
+            f"{server.url}/accounts/5/withholdings/IN",
+            json={"reason": "m"},
+            headers=AUTH,
+            timeout=10,
+        )
+        assert put.status_code == 201
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            for _ in range(200):  # new connections: both workers answer some
+                http.get(
+                    "/visible",
+                    params={"account": "5", "country": "IN"},
+                    headers={"connection": "close"},
+                )
+            for _ in range(30):
+                http.get(
+                    "/visible",
+                    params={"account": "x", "country": "IN"},
+                    headers={"connection": "close"},
+                )
+        time.sleep(2.5)  # every worker publishes once a second
+        answered = _requests_by_worker(folder, "/visible", "GET", "200")
+        # Both workers answered lookups, so the totals below are sums over workers.
+        assert len(answered) == 2, answered
+        assert all(answered), answered
+        for _ in range(6):  # whichever worker answers, the totals are the same
+            samples = _samples(server.url)
+            assert _count(samples, "/visible", "GET", "200") == 200
+            assert _count(samples, "/visible", "GET", "422") == 30
+            assert _count(samples, "/accounts/{account}/withholdings/{country}", "PUT", "201") == 1
+            pids = {
+                dict(labels)["pid"]
+                for name, labels in samples
+                if name == "withheld_revision_applied"
+            }
+            assert len(pids) == 2
+            assert all(
+                value == 1
+                for (name, _), value in samples.items()
+                if name == "withheld_revision_applied"
+            )
+            in_india = [
+                value
+                for (name, labels), value in samples.items()
+                if name == "withheld_index_pairs" and dict(labels)["country"] == "IN"
+            ]
+            assert in_india == [1.0, 1.0]
+            histogram_count = samples[
+                (
+                    "withheld_http_request_duration_seconds_count",
+                    (("method", "GET"), ("route", "/visible")),
+                )
+            ]
+            assert histogram_count == 230
+    assert "Traceback" not in server.output()
+
+
+# -- c) SIGTERM -------------------------------------------------------------------------------
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in {"Z", "X"}  # exited, waiting to be reaped
+
+
+def test_sigterm_lets_granian_answer_what_it_started_and_exit_0(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {"WITHHELD_METRICS_DIR": str(tmp_path / "metrics")}
+    with serving(database_url, "granian", workers=2, env=env) as (server,):
+        time.sleep(1.2)  # both workers have published their gauges
+        workers = {
+            int(dict(labels)["pid"])
+            for name, labels in _samples(server.url)
+            if name == "withheld_revision_applied"
+        }
+        assert len(workers) == 2
+        with ThreadPoolExecutor(1) as pool:
+            # Waits 1 s for a revision that never comes, then answers 503: still in flight
+            # when the signal arrives.
+            in_flight = pool.submit(
+                httpx.get,
+                f"{server.url}/visible?account=1&country=IN&min_revision=999999",
+                timeout=10,
+            )
+            time.sleep(0.3)
+            signalled = time.monotonic()
+            os.kill(server.process.pid, signal.SIGTERM)  # the main process, as a supervisor does
+            returncode = server.process.wait(timeout=10)
+            took = time.monotonic() - signalled
+            answer = in_flight.result()
+    assert returncode == 0
+    assert took < 5
+    assert answer.status_code == 503
+    assert answer.json()["detail"].startswith("min_revision:")
+    assert all(_gone(pid) for pid in workers)
+    assert "Traceback" not in server.output()
+
+
+# -- d) withheld serve --server granian --------------------------------------------------------
+
+
+def _cli_env(**values: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("WITHHELD_")}
+    return {**env, **values}
+
+
+@contextmanager
+def cli_serving(
+    *options: str, env: dict[str, str], cwd: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    """``withheld serve`` on 127.0.0.1 and a free port; stopped with SIGTERM after."""
+    port = free_port()
+    log = cwd / "serve.log"
+    command = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "--port", str(port), *options],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process, f"http://127.0.0.1:{port}", log
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text(errors="replace")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(log.read_text(errors="replace"))
+
+
+def test_serve_with_server_granian_prints_a_token_that_can_write(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = _cli_env(WITHHELD_DATABASE_URL=database_url)
+    with cli_serving("--server", "granian", env=env, cwd=tmp_path) as (process, base, log):
+        _wait_ready(process, base, log)
+        found = re.search(r"WITHHELD_TOKEN=(\S+)", log.read_text())
+        assert found, log.read_text()
+        token = found.group(1)
+        answer = httpx.get(f"{base}/visible?account=12&country=IN")
+        assert answer.headers["server"] == "granian"
+        assert answer.json()["visible"] is True
+        written = httpx.put(
+            f"{base}/accounts/12/withholdings/IN",
+            json={"reason": "try it"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert written.status_code == 201
+        revision = written.headers["x-withheld-revision"]
+        answer = httpx.get(f"{base}/visible?account=12&country=IN&min_revision={revision}")
+        assert answer.json()["visible"] is False
+        refused = httpx.put(
+            f"{base}/accounts/12/withholdings/IN",
+            json={"reason": "x"},
+            headers={"Authorization": "Bearer not-the-token-at-all"},
+        )
+        assert refused.status_code == 401
+    assert process.returncode == 0
+    assert "Traceback" not in log.read_text()
+
+
+def test_withheld_server_variable_chooses_the_server(tmp_path: Path) -> None:
+    env = _cli_env(
+        WITHHELD_SERVER="granian",
+        WITHHELD_DATABASE_URL=f"sqlite:///{tmp_path / 'w.db'}",
+        WITHHELD_ADMIN_TOKENS=ENV["WITHHELD_ADMIN_TOKENS"],
+    )
+    with cli_serving(env=env, cwd=tmp_path) as (process, base, log):
+        _wait_ready(process, base, log)
+        assert httpx.get(f"{base}/healthz").headers["server"] == "granian"
+    assert "WITHHELD_TOKEN" not in log.read_text()  # tokens configured: none generated
+
+
+def test_unknown_withheld_server_is_refused(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve"],
+        cwd=tmp_path,
+        env=_cli_env(WITHHELD_SERVER="gunicorn"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "WITHHELD_SERVER='gunicorn'" in result.stderr
+    assert not (tmp_path / "data").exists()  # refused before migrating anything
