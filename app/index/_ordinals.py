@@ -26,11 +26,9 @@ The owner (the visibility index) folds the delta into a new base when it grows.
 from __future__ import annotations
 
 import math
-import os
 import sys
 from array import array
 from bisect import bisect_left
-from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
 import numpy as np
@@ -50,9 +48,6 @@ MAX_BUCKET_BITS: Final = 32
 
 _GOLDEN_U64: Final = np.uint64(GOLDEN)
 _GOLDEN_INVERSE_U64: Final = np.uint64(GOLDEN_INVERSE)
-# Below this many keys a plain argsort beats the partitioned one.
-_PARTITIONED_SORT_MIN: Final = 1 << 20
-_MAX_SORT_THREADS: Final = 8
 # get_many merges new delta ids into its bucketed copy of the delta at once while the copy
 # holds up to _DELTA_MERGE_ALWAYS ids, else once more than _DELTA_TAIL are new.
 _DELTA_MERGE_ALWAYS: Final = 1 << 16
@@ -73,38 +68,6 @@ def bucket_bits(n: int) -> int:
     """Bits of hash that pick a bucket: 2**bits is the power of two nearest n / 4."""
     bits = round(math.log2(max(n, 1) / 4))
     return min(max(bits, MIN_BUCKET_BITS), MAX_BUCKET_BITS)
-
-
-def argsort_hashes(hashes: U64) -> NDArray[np.intp]:
-    """Permutation that sorts ``hashes``.
-
-    Hashes are uniform, so for large inputs a stable radix pass on the top byte
-    splits them into 256 cache-sized runs, sorted separately and on every core
-    (numpy releases the GIL while sorting): 10M keys took 1.5 s with one
-    ``argsort``, 1.15 s partitioned, 0.7 s partitioned on two cores.
-    """
-    n = len(hashes)
-    if n < _PARTITIONED_SORT_MIN:
-        return np.argsort(hashes)
-    top = (hashes >> np.uint64(56)).astype(np.uint8)
-    by_top = np.argsort(top, kind="stable")
-    grouped = hashes[by_top]
-    ends = np.cumsum(np.bincount(top, minlength=256)).tolist()
-    order = np.empty(n, dtype=np.intp)
-
-    def sort_run(start: int, end: int) -> None:
-        order[start:end] = by_top[start:end][np.argsort(grouped[start:end])]
-
-    runs = [(start, end) for start, end in zip([0, *ends[:-1]], ends, strict=True) if end > start]
-    workers = min(os.cpu_count() or 1, _MAX_SORT_THREADS)
-    if workers == 1:
-        for start, end in runs:
-            sort_run(start, end)
-    else:
-        with ThreadPoolExecutor(workers, thread_name_prefix="index-sort") as pool:
-            for future in [pool.submit(sort_run, start, end) for start, end in runs]:
-                future.result()
-    return order
 
 
 class OrdinalMap:

@@ -13,7 +13,7 @@ from pyroaring import BitMap
 
 from app.index import _snapshot
 from app.index._countries import ALL_COUNTRIES, check_country_code, encode_countries
-from app.index._ordinals import U32, U64, OrdinalMap, argsort_hashes, hash_ids
+from app.index._ordinals import U32, U64, OrdinalMap, hash_ids
 
 MIN_ACCOUNT: Final = 1
 MAX_ACCOUNT: Final = (1 << 63) - 1
@@ -132,22 +132,28 @@ class VisibilityIndex:
         if low < MIN_ACCOUNT or int(ids.max()) > MAX_ACCOUNT:
             raise ValueError("account ids must be in 1..2**63-1")
 
-        hashes = hash_ids(ids)
-        order = argsort_hashes(hashes)
-        hashes = hashes[order]
+        # numpy sorts (SIMD) ~7x faster than it argsorts, and a stable argsort of a few sorted
+        # runs is one merge: so sort each country's hashes, then merge the runs. 10M pairs on
+        # one core: 0.7 s, where one argsort of all hashes took 2 s.
+        by_country = np.argsort(codes, kind="stable")
+        grouped = hash_ids(ids)[by_country]
+        ends = np.cumsum(np.bincount(codes, minlength=len(names))).tolist()
+        starts = [0, *ends[:-1]]
+        for start, end in zip(starts, ends, strict=True):
+            grouped[start:end].sort()
+        order = np.argsort(grouped, kind="stable")
+        hashes = grouped[order]
         first = np.empty(len(hashes), dtype=bool)
         first[0] = True
         np.not_equal(hashes[1:], hashes[:-1], out=first[1:])
-        ordinal_of_pair = np.cumsum(first, dtype=np.uint32)
-        ordinal_of_pair -= 1
-        # Pairs are in hash order, so a stable grouping by country leaves each
-        # country's ordinals sorted, which is what builds a bitmap fastest.
-        codes = codes[order]
-        by_country = np.argsort(codes, kind="stable")
-        ordinal_of_pair = ordinal_of_pair[by_country]
-        ends = np.cumsum(np.bincount(codes, minlength=len(names))).tolist()
+        ordinal_in_order = np.cumsum(first, dtype=np.uint32)
+        ordinal_in_order -= 1
+        # Back in country groups; hashes ascend in each group, so each one's ordinals ascend
+        # too (duplicates repeat one), which is what builds a bitmap fastest.
+        ordinal_of_pair = np.empty_like(ordinal_in_order)
+        ordinal_of_pair[order] = ordinal_in_order
         bitmaps = index._bitmaps
-        for name, start, end in zip(names, [0, *ends[:-1]], ends, strict=True):
+        for name, start, end in zip(names, starts, ends, strict=True):
             bitmaps[name] = _bitmap_of(ordinal_of_pair[start:end])
         index._ordinals = OrdinalMap(hashes if bool(first.all()) else hashes[first])
         return index

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -184,10 +187,15 @@ _PG_ACTIVE_PAIRS = (
 )
 _SQLITE_ACTIVE_PAIRS = (
     "SELECT group_concat(account_id), group_concat(country, '') FROM withholding "
-    "WHERE id > ? AND id <= ? AND lifted_at IS NULL"
+    "WHERE lifted_at IS NULL"
 )
-# Rule ids per SQLite query: bounds the text held at once (~20 MB).
-_SQLITE_ID_RANGE = 1_000_000
+_SQLITE_ACTIVE_PAIRS_BY_ID = _SQLITE_ACTIVE_PAIRS + " AND id > ? AND id <= ?"
+# Up to this many rules (~21 bytes of text per pair) SQLite aggregates them in one query.
+_SQLITE_SINGLE_QUERY_MAX = 16_000_000
+_SQLITE_ID_RANGE = 4_000_000
+# PostgreSQL reads a large table in page slices on up to this many backends at once.
+_PG_PAGES_PER_SLICE = 20_000
+_PG_MAX_SLICES = 4
 _FETCH_CHUNK = 262_144
 
 Pairs = tuple[np.ndarray, np.ndarray]
@@ -209,15 +217,52 @@ def load_active_pairs(session: Session) -> Pairs:
 
 
 def _aggregated_pg(session: Session, connection: Any) -> Pairs | None:
-    cursor = connection.connection.dbapi_connection.cursor(binary=True)
+    """The active pairs in one aggregate per slice of the table's pages, the slices read in
+    parallel (one backend each) from the session's own snapshot, exported to the others."""
+    pages: int = session.execute(
+        text("SELECT relpages FROM pg_class WHERE oid = 'withholding'::regclass")
+    ).scalar_one()
+    slices = min(os.cpu_count() or 1, _PG_MAX_SLICES) if pages >= _PG_PAGES_PER_SLICE else 1
+    bounds = [f"({pages * k // slices},0)" for k in range(1, slices)]
+    ranges = list(zip(["(0,0)", *bounds], [*bounds, None], strict=True))
+    snapshot = (
+        session.execute(text("SELECT pg_export_snapshot()")).scalar_one() if slices > 1 else ""
+    )
     try:
-        # A savepoint: past PostgreSQL's 1 GB value limit (~130M pairs) the query fails, and
-        # the transaction (and its snapshot) must survive to read the rows another way.
+        # A savepoint: past PostgreSQL's 1 GB value limit (~130M pairs a slice) the query
+        # fails, and the transaction (and its snapshot) must survive to read row by row.
         with session.begin_nested():
-            cursor.execute(_PG_ACTIVE_PAIRS)
-            accounts, countries = cursor.fetchone()
+            parts = _pg_slices(connection, ranges, snapshot)
     except DBAPIError:
         return None
+    decoded = [part for part in parts if part is not None]
+    if len(decoded) != len(parts):
+        return None
+    return np.concatenate([a for a, _ in decoded]), np.concatenate([c for _, c in decoded])
+
+
+def _pg_slices(
+    connection: Any, ranges: list[tuple[str, str | None]], snapshot: str
+) -> list[Pairs | None]:
+    """The first slice on the session's connection, the others on their own, in threads (the
+    driver waits for PostgreSQL without the GIL), all in the session's exported snapshot."""
+    first = partial(_pg_slice, connection.connection.dbapi_connection, *ranges[0])
+    if len(ranges) == 1:
+        return [first()]
+    with ThreadPoolExecutor(len(ranges) - 1, thread_name_prefix="withheld-load") as pool:
+        others = [
+            pool.submit(_pg_slice_in_snapshot, connection.engine, snapshot, low, high)
+            for low, high in ranges[1:]
+        ]
+        return [first(), *(future.result() for future in others)]
+
+
+def _pg_slice(dbapi_connection: Any, low: str, high: str | None) -> Pairs | None:
+    query = _PG_ACTIVE_PAIRS + " AND ctid >= %s::tid" + (" AND ctid < %s::tid" if high else "")
+    cursor = dbapi_connection.cursor(binary=True)
+    try:
+        cursor.execute(query, (low, high) if high else (low,))
+        accounts, countries = cursor.fetchone()
     finally:
         cursor.close()
     if accounts is None:
@@ -225,12 +270,31 @@ def _aggregated_pg(session: Session, connection: Any) -> Pairs | None:
     return _decoded(np.frombuffer(accounts, dtype=">i8").astype(np.uint64), countries)
 
 
+def _pg_slice_in_snapshot(engine: Any, snapshot: str, low: str, high: str | None) -> Pairs | None:
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as other:
+        other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        try:
+            return _pg_slice(other.connection.dbapi_connection, low, high)
+        finally:
+            other.rollback()
+
+
 def _aggregated_sqlite(cursor: Any) -> Pairs | None:
+    """One aggregate over the partial index of active pairs (it holds just the two columns)
+    while the text stays well inside SQLite's 1 GB value limit; else by ranges of rule ids."""
     highest = cursor.execute("SELECT max(id) FROM withholding").fetchone()[0] or 0
+    queries: list[tuple[str, tuple[int, ...]]]
+    if highest <= _SQLITE_SINGLE_QUERY_MAX:
+        queries = [(_SQLITE_ACTIVE_PAIRS, ())]
+    else:
+        queries = [
+            (_SQLITE_ACTIVE_PAIRS_BY_ID, (low, low + _SQLITE_ID_RANGE))
+            for low in range(0, highest, _SQLITE_ID_RANGE)
+        ]
     accounts: list[np.ndarray] = []
     countries: list[np.ndarray] = []
-    for low in range(0, highest, _SQLITE_ID_RANGE):
-        ids, codes = cursor.execute(_SQLITE_ACTIVE_PAIRS, (low, low + _SQLITE_ID_RANGE)).fetchone()
+    for query, parameters in queries:
+        ids, codes = cursor.execute(query, parameters).fetchone()
         if ids is None:
             continue
         chunk = _decoded(np.fromstring(ids, dtype=np.uint64, sep=","), codes)

@@ -14,7 +14,7 @@ from app.db import Database
 from app.domain import LiftReason
 from app.migrate import upgrade_to_head
 from app.replica import Replica
-from app.repositories import snapshots, withholdings
+from app.repositories import changelog, snapshots, withholdings
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
 from app.sync import ChangelogFollower, load_state
@@ -158,3 +158,48 @@ async def test_start_loads_the_newest_snapshot_and_replays_only_what_follows(
     assert index == expected
     assert not index.is_withheld(3, "IN")
     assert index.is_withheld(33, "BR")
+
+
+@pytest.mark.parametrize("pages_per_slice", [1, 10**9], ids=["sliced", "whole"])
+def test_full_load_reads_one_snapshot_however_it_is_split(
+    db: Database, monkeypatch: pytest.MonkeyPatch, pages_per_slice: int
+) -> None:
+    # PostgreSQL reads a big table in page slices on several connections, SQLite in ranges of
+    # rule ids: each must see the reader's snapshot (a rule committed after it started stays
+    # out), and together exactly the active pairs the plain row-by-row read sees.
+    monkeypatch.setattr(withholdings, "_PG_PAGES_PER_SLICE", pages_per_slice)
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+    # SQLite: one aggregate, or (past a size) one per range of rule ids.
+    monkeypatch.setattr(withholdings, "_SQLITE_SINGLE_QUERY_MAX", min(pages_per_slice, 10**9))
+    monkeypatch.setattr(withholdings, "_SQLITE_ID_RANGE", 700)
+    _withhold(db, range(1, 2001))
+    _withhold(db, range(1, 501), country="XX")
+    with db.writing() as session:
+        for account in (7, 1500):
+            service.lift(
+                session,
+                account=account,
+                country="IN",
+                reason=LiftReason.REVIEW,
+                actor="t",
+                now=datetime.now(UTC),
+            )
+    if not db.is_sqlite:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE withholding")  # relpages > 0: more than one slice
+    with db.reading(snapshot=True) as session:
+        head = changelog.read_head(session)  # the snapshot starts here
+        _withhold(db, range(5000, 5003))  # committed after it
+        accounts, countries = withholdings.load_active_pairs(session)
+        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            by_rows = withholdings._row_by_row(cursor)
+        finally:
+            cursor.close()
+    pairs = set(zip(accounts.tolist(), countries.tolist(), strict=True))
+    assert len(pairs) == len(accounts) == 2498
+    assert pairs == set(zip(by_rows[0].tolist(), by_rows[1].tolist(), strict=True))
+    assert (7, b"IN") not in pairs
+    assert (5000, b"IN") not in pairs
+    assert (1, b"XX") in pairs
+    assert head == 2502

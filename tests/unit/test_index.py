@@ -20,7 +20,7 @@ from hypothesis.stateful import (
 from pyroaring import BitMap
 
 from app.index import ALL_COUNTRIES, VisibilityIndex
-from app.index._ordinals import OrdinalMap, argsort_hashes, bucket_bits, hash_ids, unhash
+from app.index._ordinals import OrdinalMap, bucket_bits, hash_ids, unhash
 from app.index._snapshot import encode
 
 Pair = tuple[int, str]
@@ -427,14 +427,21 @@ def test_hash_is_a_bijection_that_unhash_inverts() -> None:
     assert len(set(hash_ids(ids).tolist())) == len(ids)
 
 
-def test_partitioned_argsort_sorts_large_inputs() -> None:
+def test_bulk_build_of_shared_and_repeated_accounts_keeps_every_distinct_pair() -> None:
+    # The build sorts each country's hashes, then merges the runs: accounts in several
+    # countries and repeated pairs must end up with one ordinal each, in every bitmap.
     rng = np.random.default_rng(7)
-    hashes = hash_ids(rng.integers(1, 2**63, size=1_200_000, dtype=np.uint64))
-    hashes[:1000] = hashes[1000:2000]  # duplicates too
-    order = argsort_hashes(hashes)
-    assert bool((np.diff(hashes[order].astype(np.float64)) >= 0).all())
-    assert bool((hashes[order][1:] >= hashes[order][:-1]).all())
-    assert np.array_equal(np.sort(order), np.arange(len(hashes)))
+    accounts = rng.integers(1, 2**63, size=400_000, dtype=np.uint64)
+    accounts = np.concatenate([accounts, accounts[:100_000], accounts[:50_000]])
+    codes = np.array(COUNTRIES, dtype="S2")[rng.integers(0, 9, size=len(accounts))]
+    index = VisibilityIndex.from_arrays(accounts, codes)
+    expected = set(zip(accounts.tolist(), [c.decode() for c in codes.tolist()], strict=True))
+    assert len(index) == len(expected)
+    assert set(index.pairs()) == expected
+    assert index.accounts_count() == len(set(accounts.tolist()))
+    for country in ("IN", "XX"):
+        members = np.array(sorted({a for a, c in expected if c == country}), dtype=np.uint64)
+        assert index.withheld_many(members, country).all()
 
 
 @pytest.mark.parametrize(
