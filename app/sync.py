@@ -43,6 +43,7 @@ FETCH_LIMIT = 10_000
 # Beyond this many revisions behind, loading the current rules beats replaying the changelog.
 RELOAD_AFTER = 200_000
 MAX_BACKOFF_S = 1.0
+FIRST_SNAPSHOT_CHECK_S = 1.0
 DB_ERRORS = (SQLAlchemyError, psycopg.Error, OSError)
 
 T = TypeVar("T")
@@ -243,8 +244,11 @@ class ChangelogFollower:
             return withholding_service.expire_due(session, now=now)
 
     async def _snapshot_loop(self) -> None:
-        # Check at once: a process that just read every rule (no snapshot yet, or one far
-        # behind) stores its index now, so the next start, even seconds later, is fast.
+        # The first check comes soon after start (once readiness probes have had their answer:
+        # the bytes are taken on the event loop): a process that just read every rule (no
+        # snapshot yet, or one far behind) stores its index then, so the next start is fast.
+        if not await self._pause(min(FIRST_SNAPSHOT_CHECK_S, self.settings.snapshot_check_s)):
+            return
         while True:
             try:
                 await self.snapshot_if_due()
