@@ -10,8 +10,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, any_, bindparam, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, func, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
