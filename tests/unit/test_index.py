@@ -234,17 +234,17 @@ def test_compaction_drops_accounts_that_have_no_pair_left() -> None:
     assert index.country_sizes() == {"FR": 50}
 
 
-def test_default_threshold_compacts_when_delta_passes_a_quarter_of_the_base() -> None:
-    base = np.arange(1, 400_001, dtype=np.uint64) * np.uint64(7_919)
+def test_default_threshold_compacts_when_delta_passes_a_sixteenth_of_the_base() -> None:
+    base = np.arange(1, 1_600_001, dtype=np.uint64) * np.uint64(7_919)
     index = VisibilityIndex.from_arrays(base, np.full(len(base), "US", dtype="S2"))
-    assert index._ordinals.base_size == 400_000
-    for i in range(100_000):  # a quarter of the base: not beyond it yet
+    assert index._ordinals.base_size == 1_600_000
+    for i in range(100_000):  # a sixteenth of the base: not beyond it yet
         index.add(10**18 + i, "IN")
     assert index._ordinals.delta_size == 100_000
     index.add(10**18 + 100_000, "IN")
     assert index._ordinals.delta_size == 0
-    assert index._ordinals.base_size == 500_001
-    assert index.country_sizes() == {"IN": 100_001, "US": 400_000}
+    assert index._ordinals.base_size == 1_700_001
+    assert index.country_sizes() == {"IN": 100_001, "US": 1_600_000}
     assert index.is_withheld(10**18 + 5, "IN")
     assert index.is_withheld(7_919 * 3, "US")
     assert not index.is_withheld(7_919 * 3, "IN")
