@@ -89,6 +89,7 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
                 with contextlib.suppress(asyncio.CancelledError):
                     await publisher
                 await follower.stop()
+                await replica.settle()
                 with contextlib.suppress(OSError):
                     metrics.flush()
             finally:

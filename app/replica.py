@@ -2,17 +2,23 @@
 
 All mutation happens on the event loop thread, in synchronous stretches (``apply`` never awaits),
 so a request handler running on the same loop sees either all of a batch of changes or none: no
-locks on the hot path.
+locks on the hot path. The one heavy update, compacting the index (0.36 s at 10M pairs), runs in a
+worker thread on copies; its result is swapped in on the loop (see ``VisibilityIndex``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterable
 
+from anyio import to_thread
+
 from app.domain import Change, ChangeOp
 from app.index import VisibilityIndex
+
+log = logging.getLogger("withheld.replica")
 
 
 def apply_changes(
@@ -40,6 +46,7 @@ def apply_changes(
 class Replica:
     def __init__(self) -> None:
         self.index = VisibilityIndex()
+        self.index.defer_compaction = True
         self.revision = 0
         self.head_seen = 0  # newest changelog revision the database has shown us
         self.loaded = False
@@ -47,8 +54,10 @@ class Replica:
         self.last_db_contact = 0.0  # time.monotonic() of the last successful database round trip
         self.last_error: str | None = None
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._compaction: asyncio.Task[None] | None = None
 
     def load(self, index: VisibilityIndex, revision: int) -> None:
+        index.defer_compaction = True
         self.index = index
         self.revision = revision
         self.head_seen = max(self.head_seen, revision)
@@ -66,7 +75,40 @@ class Replica:
         if applied != self.revision:
             self.revision = applied
             self._release_waiters()
+        if self.index.compaction_due():
+            self._compact()
         return complete
+
+    def _compact(self) -> None:
+        """Compact the index in a worker thread; inline when no event loop runs (tools)."""
+        index = self.index
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            index.compact()
+            return
+        work = index.begin_compaction()
+
+        async def compact_aside() -> None:
+            try:
+                compacted = await to_thread.run_sync(work)
+            except Exception:
+                index.abandon_compaction()
+                log.exception("index compaction failed; the index stays as it was")
+                return
+            except BaseException:
+                index.abandon_compaction()
+                raise
+            if self.index is index:  # not replaced by a reload meanwhile
+                index.finish_compaction(compacted)
+
+        self._compaction = loop.create_task(compact_aside(), name="withheld-compact")
+
+    async def settle(self) -> None:
+        """Wait for a background compaction to end (before shutting down)."""
+        if self._compaction is not None:
+            await asyncio.wait([self._compaction])
+            self._compaction = None
 
     def gauges(self) -> dict[str, object]:
         """What the metrics endpoint reports about this process."""

@@ -11,8 +11,11 @@ Concurrency: none, on purpose, and no locks. The index is mutated only on the as
 event loop's thread and read on that same thread. Every update (``add``, ``discard``,
 ``compact``) is synchronous, so no reader can run between its steps and see a
 half-applied update; compaction builds the new ordinal map and bitmaps aside and swaps
-them in with one assignment. Do not share an index across threads or processes: give
-blocking work (a bulk build, loading a snapshot) its own index and hand it over whole.
+them in with one assignment. The one exception is by construction: ``begin_compaction``
+hands a worker thread copies (and the immutable base) to compact, journals the updates
+made meanwhile, and ``finish_compaction`` swaps the result in and replays them, both on
+the loop. Do not otherwise share an index across threads or processes: give blocking work
+(a bulk build, loading a snapshot) its own index and hand it over whole.
 
 This package imports nothing from fastapi, sqlalchemy, pydantic or the rest of ``app``
 (``tests/unit/test_index_isolation.py`` enforces it), so it can be benchmarked and

@@ -303,20 +303,24 @@ class OrdinalMap:
             total += len(self._delta) * (sys.getsizeof(1 << 62) + sys.getsizeof(1 << 30))
         return total
 
-    def compacted(self, live: U32) -> tuple[OrdinalMap, U32]:
+    def compacted(self, live: U32, delta_ids: U64 | None = None) -> tuple[OrdinalMap, U32]:
         """A map of only the ``live`` ordinals (sorted), all in a new base.
 
         Returns the new map and ``remap``: old ordinal -> new ordinal for every live
         ordinal (dead ones map to 0 and must not be looked up). Two sorted runs (the
         surviving base, the sorted delta) are merged in O(n) instead of re-sorting.
+        ``delta_ids`` is a copy of the delta taken earlier (:meth:`delta_ids`): with it, this
+        reads nothing that changes, so it may run on another thread while ids are added.
         """
+        if delta_ids is None:
+            delta_ids = self.delta_ids()
         live = np.asarray(live, dtype=np.uint32)
         base = len(self._keys)
         split = int(np.searchsorted(live, base))
         live_base = live[:split]
         live_delta = live[split:].astype(np.intp) - base
         base_hashes = self._keys[live_base]
-        delta_hashes = hash_ids(self.delta_ids()[live_delta])
+        delta_hashes = hash_ids(delta_ids[live_delta])
         delta_order = np.argsort(delta_hashes)
         delta_hashes = delta_hashes[delta_order]
         # Base and delta ids are disjoint, so each delta hash lands between base hashes.
@@ -328,7 +332,7 @@ class OrdinalMap:
         merged = np.empty(merged_size, dtype=np.uint64)
         merged[delta_positions] = delta_hashes
         merged[base_positions] = base_hashes
-        remap = np.zeros(len(self), dtype=np.uint32)
+        remap = np.zeros(base + len(delta_ids), dtype=np.uint32)
         remap[live_base] = base_positions
         remap[live_delta[delta_order] + base] = delta_positions
         return OrdinalMap(merged), remap

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import Any, Final
 
 import numpy as np
@@ -67,6 +68,33 @@ def _as_ids(accounts: NDArray[Any]) -> U64:
     return ids.astype(np.uint64, copy=False)
 
 
+Compacted = tuple[OrdinalMap, dict[str, BitMap]]
+
+
+def _compacted(ordinals: OrdinalMap, delta_ids: U64, bitmaps: dict[str, BitMap]) -> Compacted:
+    """A new ordinal map of only the ids that still have a pair, and the bitmaps remapped to
+    it. Reads ``ordinals``' base (immutable), ``delta_ids`` and ``bitmaps``, changes none."""
+    base_size = ordinals.base_size
+    live = BitMap.union(BitMap(), *bitmaps.values())
+    compacted_ordinals, remap = ordinals.compacted(_ordinals_in(live), delta_ids)
+    compacted: dict[str, BitMap] = {}
+    for code, bitmap in bitmaps.items():
+        if not bitmap and code != ALL_COUNTRIES:
+            continue
+        old = _ordinals_in(bitmap)
+        # Surviving base ordinals keep their order, so they remap to a sorted run;
+        # only the (small) delta part interleaves and needs sorting.
+        split = int(np.searchsorted(old, base_size))
+        remapped = _bitmap_of(remap[old[:split]])
+        if split < len(old):
+            from_delta = remap[old[split:]]
+            from_delta.sort()
+            remapped = remapped | _bitmap_of(from_delta)
+            remapped.shrink_to_fit()
+        compacted[code] = remapped
+    return compacted_ordinals, compacted
+
+
 class VisibilityIndex:
     """In-memory answer to "is account A withheld in country C?".
 
@@ -79,7 +107,7 @@ class VisibilityIndex:
     Not thread-safe by design; see the package docstring.
     """
 
-    __slots__ = ("_bitmaps", "_compact_threshold", "_ordinals")
+    __slots__ = ("_bitmaps", "_compact_threshold", "_journal", "_ordinals", "defer_compaction")
 
     def __init__(self, *, compact_threshold: int | None = None) -> None:
         """An empty index; ``compact_threshold`` fixes the delta size that compacts."""
@@ -88,6 +116,11 @@ class VisibilityIndex:
         self._compact_threshold = compact_threshold
         self._ordinals = OrdinalMap()
         self._bitmaps: dict[str, BitMap] = {ALL_COUNTRIES: BitMap()}
+        # Updates made while a background compaction runs: (added, account, country).
+        self._journal: list[tuple[bool, int, str]] | None = None
+        self.defer_compaction = False
+        """True: ``add`` never compacts; the owner watches :meth:`compaction_due` and
+        compacts off the event loop (:meth:`begin_compaction`)."""
 
     # -- building ---------------------------------------------------------------
 
@@ -233,7 +266,9 @@ class VisibilityIndex:
         if ordinal in bitmap:
             return False
         bitmap.add(ordinal)
-        if ordinals.delta_size > self._delta_limit():
+        if self._journal is not None:
+            self._journal.append((True, account, country))
+        elif not self.defer_compaction and ordinals.delta_size > self._delta_limit():
             self.compact()
         return True
 
@@ -246,6 +281,8 @@ class VisibilityIndex:
         if ordinal < 0 or ordinal not in bitmap:
             return False
         bitmap.discard(ordinal)
+        if self._journal is not None:
+            self._journal.append((False, account, country))
         return True
 
     def compact(self) -> None:
@@ -254,26 +291,48 @@ class VisibilityIndex:
         Builds new structures, then swaps them in with one assignment, so the index is
         whole at every point a reader on the event loop could look at it.
         """
-        bitmaps = self._bitmaps
-        base_size = self._ordinals.base_size
-        live = BitMap.union(BitMap(), *bitmaps.values())
-        ordinals, remap = self._ordinals.compacted(_ordinals_in(live))
-        compacted: dict[str, BitMap] = {}
-        for code, bitmap in bitmaps.items():
-            if not bitmap and code != ALL_COUNTRIES:
-                continue
-            old = _ordinals_in(bitmap)
-            # Surviving base ordinals keep their order, so they remap to a sorted run;
-            # only the (small) delta part interleaves and needs sorting.
-            split = int(np.searchsorted(old, base_size))
-            remapped = _bitmap_of(remap[old[:split]])
-            if split < len(old):
-                from_delta = remap[old[split:]]
-                from_delta.sort()
-                remapped = remapped | _bitmap_of(from_delta)
-                remapped.shrink_to_fit()
-            compacted[code] = remapped
-        self._ordinals, self._bitmaps = ordinals, compacted
+        if self._journal is not None:
+            raise RuntimeError("a background compaction is running")
+        ordinals = self._ordinals
+        self._ordinals, self._bitmaps = _compacted(ordinals, ordinals.delta_ids(), self._bitmaps)
+
+    # -- compacting off the event loop ------------------------------------------
+
+    def compaction_due(self) -> bool:
+        """The delta has outgrown its limit and no background compaction is running."""
+        return self._journal is None and self._ordinals.delta_size > self._delta_limit()
+
+    def begin_compaction(self) -> Callable[[], Compacted]:
+        """Start a compaction whose heavy part may run on another thread.
+
+        Returns that part: it works on copies taken here (the delta ids, every bitmap; a few
+        ms at 10M pairs) and on the base arrays, which never change, so it reads nothing an
+        update touches. Until :meth:`finish_compaction` takes its result, every update is
+        applied as usual *and* journaled, to be replayed onto the compacted structures.
+        """
+        if self._journal is not None:
+            raise RuntimeError("a background compaction is running")
+        ordinals = self._ordinals
+        delta_ids = ordinals.delta_ids()
+        bitmaps = {code: bitmap.copy() for code, bitmap in self._bitmaps.items()}
+        self._journal = []
+        return partial(_compacted, ordinals, delta_ids, bitmaps)
+
+    def finish_compaction(self, compacted: Compacted) -> None:
+        """Swap in the compacted structures, then replay the updates made meanwhile."""
+        journal, self._journal = self._journal, None
+        if journal is None:
+            raise RuntimeError("no background compaction to finish")
+        self._ordinals, self._bitmaps = compacted
+        for added, account, country in journal:
+            if added:
+                self.add(account, country)
+            else:
+                self.discard(account, country)
+
+    def abandon_compaction(self) -> None:
+        """Forget a background compaction that failed; the index never stopped being whole."""
+        self._journal = None
 
     def _delta_limit(self) -> int:
         if self._compact_threshold is not None:

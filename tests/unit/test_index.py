@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pytest
@@ -22,6 +22,7 @@ from pyroaring import BitMap
 from app.index import ALL_COUNTRIES, VisibilityIndex
 from app.index._ordinals import OrdinalMap, bucket_bits, hash_ids, unhash
 from app.index._snapshot import encode
+from app.index._visibility import Compacted
 
 Pair = tuple[int, str]
 
@@ -248,6 +249,37 @@ def test_default_threshold_compacts_when_delta_passes_a_sixteenth_of_the_base() 
     assert index.is_withheld(10**18 + 5, "IN")
     assert index.is_withheld(7_919 * 3, "US")
     assert not index.is_withheld(7_919 * 3, "IN")
+
+
+def test_background_compaction_replays_what_changed_while_it_ran() -> None:
+    index = VisibilityIndex.from_pairs([(a, "IN") for a in range(1, 1001)], compact_threshold=50)
+    index.defer_compaction = True
+    for account in range(2001, 2101):
+        index.add(account, "DE")
+    assert index.compaction_due()
+    work = index.begin_compaction()
+    assert not index.compaction_due()
+    with pytest.raises(RuntimeError):
+        index.compact()
+    # Meanwhile: new accounts, a lift of a base pair and of a delta pair, a re-add.
+    for account in range(3001, 3011):
+        index.add(account, "XX")
+    index.discard(5, "IN")
+    index.discard(2050, "DE")
+    index.add(5, "FR")
+    expected = set(index.pairs())
+    assert index.is_withheld(3005, "US")
+    assert not index.is_withheld(5, "IN")
+    compacted = work()  # what the worker thread would compute, from the copies
+    index.finish_compaction(compacted)
+    assert set(index.pairs()) == expected
+    assert index._ordinals.delta_size == 10  # only the ids first seen while it ran
+    assert index.is_withheld(3005, "US")
+    assert index.is_withheld(5, "FR")
+    assert not index.is_withheld(5, "IN")
+    assert not index.is_withheld(2050, "DE")
+    with pytest.raises(RuntimeError):
+        index.finish_compaction(compacted)
 
 
 # -- edges and validation -------------------------------------------------------------
@@ -529,6 +561,7 @@ class IndexMachine(RuleBasedStateMachine):
         self.oracle: set[Pair] = set()
         self.threshold: int | None = None
         self.index = VisibilityIndex()
+        self.pending: Callable[[], Compacted] | None = None
 
     @initialize(pairs=pair_lists, threshold=thresholds)
     def bulk_build(self, pairs: list[Pair], threshold: int | None) -> None:
@@ -562,21 +595,44 @@ class IndexMachine(RuleBasedStateMachine):
         assert self.index.discard(account, country) is True
         self.oracle.discard((account, country))
 
+    @precondition(lambda self: self.pending is None)
     @rule()
     def compact(self) -> None:
         self.index.compact()
+
+    @precondition(lambda self: self.pending is None)
+    @rule()
+    def begin_background_compaction(self) -> None:
+        self.pending = self.index.begin_compaction()
+        assert not self.index.compaction_due()
+
+    @precondition(lambda self: self.pending is not None)
+    @rule()
+    def finish_background_compaction(self) -> None:
+        # The worker's part runs only now: updates made since began must not leak into it
+        # (it works on copies) and must all be replayed onto its result.
+        assert self.pending is not None
+        compacted = self.pending()
+        self.pending = None
+        self.index.finish_compaction(compacted)
+
+    @precondition(lambda self: self.pending is not None)
+    @rule()
+    def abandon_background_compaction(self) -> None:
+        self.pending = None
+        self.index.abandon_compaction()
 
     @rule()
     def snapshot_round_trip(self) -> None:
         loaded = VisibilityIndex.from_bytes(self.index.to_bytes(), compact_threshold=self.threshold)
         assert loaded == self.index
-        self.index = loaded
+        self.index, self.pending = loaded, None
 
     @rule()
     def rebuild_from_pairs(self) -> None:
         rebuilt = VisibilityIndex.from_pairs(self.index.pairs(), compact_threshold=self.threshold)
         assert rebuilt == self.index
-        self.index = rebuilt
+        self.index, self.pending = rebuilt, None
 
     @rule(account=accounts, country=real_countries)
     def lookup(self, account: int, country: str) -> None:

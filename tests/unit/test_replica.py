@@ -1,0 +1,74 @@
+"""The replica compacts its index in a worker thread, and lookups stay right meanwhile."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import anyio
+import pytest
+
+from app.domain import Change, ChangeOp
+from app.index import VisibilityIndex
+from app.index._visibility import Compacted
+from app.replica import Replica
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _withholds(first_revision: int, accounts: range, country: str) -> list[Change]:
+    return [
+        Change(revision=first_revision + i, op=ChangeOp.WITHHOLD, account=a, country=country)
+        for i, a in enumerate(accounts)
+    ]
+
+
+@pytest.mark.anyio
+async def test_compaction_runs_aside_and_keeps_every_update_made_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    replica = Replica()
+    replica.load(VisibilityIndex.from_pairs([], compact_threshold=100), 0)
+    index = replica.index
+    release = threading.Event()
+    started = threading.Event()
+    begin = VisibilityIndex.begin_compaction
+
+    def held_compaction(self: VisibilityIndex) -> Callable[[], Compacted]:
+        work = begin(self)
+
+        def slow() -> Compacted:
+            started.set()
+            assert release.wait(10)
+            return work()
+
+        return slow
+
+    monkeypatch.setattr(VisibilityIndex, "begin_compaction", held_compaction)
+    assert replica.apply(_withholds(1, range(1, 151), "IN"))  # past the threshold of 100
+    assert await anyio.to_thread.run_sync(started.wait, 5)  # the worker has its copies
+    assert not index.compaction_due()  # running: not started twice
+    # While the worker holds its copies: more changes, all visible at once.
+    lift = Change(revision=151, op=ChangeOp.LIFT, account=7, country="IN")
+    assert replica.apply([lift, *_withholds(152, range(1001, 1051), "XX")])
+    assert replica.index.is_withheld(1020, "FR")
+    assert not replica.index.is_withheld(7, "IN")
+    expected = set(replica.index.pairs())
+    release.set()
+    await replica.settle()
+    assert replica.index is index
+    assert set(index.pairs()) == expected
+    assert index._ordinals.delta_size == 50  # the 150 compacted into the base; 50 came after
+    assert not index.is_withheld(7, "IN")
+    assert index.is_withheld(150, "IN")
+
+
+def test_without_an_event_loop_the_replica_compacts_inline() -> None:
+    replica = Replica()
+    replica.load(VisibilityIndex.from_pairs([], compact_threshold=10), 0)
+    assert replica.apply(_withholds(1, range(1, 21), "IN"))
+    assert replica.index._ordinals.delta_size == 0
+    assert replica.index._ordinals.base_size == 20
