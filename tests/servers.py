@@ -135,10 +135,15 @@ def running(
     count: int = 1,
     workers: Sequence[int] | None = None,
     env: dict[str, str] | None = None,
+    kinds: Sequence[str] | None = None,
 ) -> Iterator[list[ServerProcess]]:
-    """Start ``count`` servers (``workers[i]`` uvicorn workers each); wait until all are ready."""
-    per_server = list(workers or [1] * count)
-    servers = [ServerProcess(database_url, workers=n, env=env) for n in per_server]
+    """Start ``count`` servers (``workers[i]`` workers each, under ``kinds[i]``: uvicorn by
+    default, or granian); wait until all are ready."""
+    per_server = list(workers or [1] * (len(kinds) if kinds else count))
+    servers = [
+        ServerProcess(database_url, workers=n, env=env, server=kind)
+        for n, kind in zip(per_server, kinds or ["uvicorn"] * len(per_server), strict=True)
+    ]
     try:
         for server in servers:
             server.wait_ready()

@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN
-from tests.integration.test_metrics import _count, _samples
-from tests.servers import ServerProcess, free_port
+from tests.integration.test_metrics import _samples, assert_two_worker_totals, send_traffic
+from tests.servers import free_port, running
 
 pytestmark = pytest.mark.slow
 
@@ -34,24 +34,6 @@ MAX_BODY = 8 * 1024 * 1024  # WITHHELD_MAX_BODY_BYTES default
 TRANSPORT_HEADERS = {"date", "server"}
 # The app's own timing: present on both, its value differs between any two requests.
 TIMING_HEADERS = {"server-timing"}
-
-
-@contextmanager
-def serving(
-    database_url: str, *servers: str, workers: int = 1, env: dict[str, str] | None = None
-) -> Iterator[list[ServerProcess]]:
-    """Start one process per name in ``servers`` on ``database_url``; stop them all after."""
-    started = [
-        ServerProcess(database_url, server=name, workers=workers, env={**ENV, **(env or {})})
-        for name in servers
-    ]
-    try:
-        for server in started:
-            server.wait_ready()
-        yield started
-    finally:
-        for server in started:
-            server.stop()
 
 
 # -- a) the same answers ----------------------------------------------------------------------
@@ -207,7 +189,7 @@ def _wait_for(http: httpx.Client, base: str, revision: str) -> None:
 
 def test_granian_and_uvicorn_give_the_same_answers(database_url: str) -> None:
     with (
-        serving(database_url, "uvicorn", "granian") as (uvicorn, granian),
+        running(database_url, kinds=["uvicorn", "granian"], env=ENV) as (uvicorn, granian),
         httpx.Client(timeout=30) as http,
     ):
         assert http.get(f"{uvicorn.url}/healthz").headers["server"] == "uvicorn"
@@ -282,61 +264,13 @@ def _requests_by_worker(folder: Path, route: str, method: str, status: str) -> l
 def test_granian_counters_add_up_across_two_workers(database_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "metrics"
     env = {"WITHHELD_METRICS_DIR": str(folder)}
-    with serving(database_url, "granian", workers=2, env=env) as (server,):
-        put = httpx.put(
-            f"{server.url}/accounts/5/withholdings/IN",
-            json={"reason": "m"},
-            headers=AUTH,
-            timeout=10,
-        )
-        assert put.status_code == 201
-        with httpx.Client(base_url=server.url, timeout=10) as http:
-            for _ in range(200):  # new connections: both workers answer some
-                http.get(
-                    "/visible",
-                    params={"account": "5", "country": "IN"},
-                    headers={"connection": "close"},
-                )
-            for _ in range(30):
-                http.get(
-                    "/visible",
-                    params={"account": "x", "country": "IN"},
-                    headers={"connection": "close"},
-                )
-        time.sleep(2.5)  # every worker publishes once a second
+    with running(database_url, kinds=["granian"], workers=[2], env={**ENV, **env}) as (server,):
+        send_traffic(server.url)
         answered = _requests_by_worker(folder, "/visible", "GET", "200")
         # Both workers answered lookups, so the totals below are sums over workers.
         assert len(answered) == 2, answered
         assert all(answered), answered
-        for _ in range(6):  # whichever worker answers, the totals are the same
-            samples = _samples(server.url)
-            assert _count(samples, "/visible", "GET", "200") == 200
-            assert _count(samples, "/visible", "GET", "422") == 30
-            assert _count(samples, "/accounts/{account}/withholdings/{country}", "PUT", "201") == 1
-            pids = {
-                dict(labels)["pid"]
-                for name, labels in samples
-                if name == "withheld_revision_applied"
-            }
-            assert len(pids) == 2
-            assert all(
-                value == 1
-                for (name, _), value in samples.items()
-                if name == "withheld_revision_applied"
-            )
-            in_india = [
-                value
-                for (name, labels), value in samples.items()
-                if name == "withheld_index_pairs" and dict(labels)["country"] == "IN"
-            ]
-            assert in_india == [1.0, 1.0]
-            histogram_count = samples[
-                (
-                    "withheld_http_request_duration_seconds_count",
-                    (("method", "GET"), ("route", "/visible")),
-                )
-            ]
-            assert histogram_count == 230
+        assert_two_worker_totals(server.url)
     assert "Traceback" not in server.output()
 
 
@@ -355,7 +289,7 @@ def test_sigterm_lets_granian_answer_what_it_started_and_exit_0(
     database_url: str, tmp_path: Path
 ) -> None:
     env = {"WITHHELD_METRICS_DIR": str(tmp_path / "metrics")}
-    with serving(database_url, "granian", workers=2, env=env) as (server,):
+    with running(database_url, kinds=["granian"], workers=[2], env={**ENV, **env}) as (server,):
         time.sleep(1.2)  # both workers have published their gauges
         workers = {
             int(dict(labels)["pid"])

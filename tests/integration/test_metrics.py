@@ -40,55 +40,60 @@ def _count(
     return samples.get(key, 0.0)
 
 
+def send_traffic(base: str) -> None:
+    """One PUT, then 200 good and 30 bad lookups, each on a new connection (so every worker
+    answers some); then time for every worker to publish its counters."""
+    put = httpx.put(
+        f"{base}/accounts/5/withholdings/IN",
+        json={"reason": "m"},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=10,
+    )
+    assert put.status_code == 201
+    with httpx.Client(base_url=base, timeout=10) as http:
+        for account, times in (("5", 200), ("x", 30)):
+            for _ in range(times):
+                http.get(
+                    "/visible",
+                    params={"account": account, "country": "IN"},
+                    headers={"connection": "close"},
+                )
+    time.sleep(2.5)  # every worker publishes once a second
+
+
+def assert_two_worker_totals(base: str) -> None:
+    """After one PUT, 200 good and 30 bad lookups spread over two workers: whichever worker
+    answers /metrics, the totals are the sums over both, and each worker reports its gauges."""
+    for _ in range(6):
+        samples = _samples(base)
+        assert _count(samples, "/visible", "GET", "200") == 200
+        assert _count(samples, "/visible", "GET", "422") == 30
+        assert _count(samples, "/accounts/{account}/withholdings/{country}", "PUT", "201") == 1
+        pids = {
+            dict(labels)["pid"] for name, labels in samples if name == "withheld_revision_applied"
+        }
+        assert len(pids) == 2
+        assert all(
+            value == 1
+            for (name, _), value in samples.items()
+            if name == "withheld_revision_applied"
+        )
+        in_india = [
+            value
+            for (name, labels), value in samples.items()
+            if name == "withheld_index_pairs" and dict(labels)["country"] == "IN"
+        ]
+        assert in_india == [1.0, 1.0]
+        histogram_count = samples[
+            (
+                "withheld_http_request_duration_seconds_count",
+                (("method", "GET"), ("route", "/visible")),
+            )
+        ]
+        assert histogram_count == 230
+
+
 def test_counters_add_up_across_two_workers(database_url: str) -> None:
     with running(database_url, workers=[2], env=ENV) as (server,):
-        put = httpx.put(
-            f"{server.url}/accounts/5/withholdings/IN",
-            json={"reason": "m"},
-            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-            timeout=10,
-        )
-        assert put.status_code == 201
-        with httpx.Client(base_url=server.url, timeout=10) as http:
-            for _ in range(200):  # new connections: both workers answer some
-                http.get(
-                    "/visible",
-                    params={"account": "5", "country": "IN"},
-                    headers={"connection": "close"},
-                )
-            for _ in range(30):
-                http.get(
-                    "/visible",
-                    params={"account": "x", "country": "IN"},
-                    headers={"connection": "close"},
-                )
-        time.sleep(2.5)  # every worker publishes once a second
-        for _ in range(6):  # whichever worker answers, the totals are the same
-            samples = _samples(server.url)
-            assert _count(samples, "/visible", "GET", "200") == 200
-            assert _count(samples, "/visible", "GET", "422") == 30
-            assert _count(samples, "/accounts/{account}/withholdings/{country}", "PUT", "201") == 1
-            pids = {
-                dict(labels)["pid"]
-                for name, labels in samples
-                if name == "withheld_revision_applied"
-            }
-            assert len(pids) == 2
-            assert all(
-                value == 1
-                for (name, _), value in samples.items()
-                if name == "withheld_revision_applied"
-            )
-            in_india = [
-                value
-                for (name, labels), value in samples.items()
-                if name == "withheld_index_pairs" and dict(labels)["country"] == "IN"
-            ]
-            assert in_india == [1.0, 1.0]
-            histogram_count = samples[
-                (
-                    "withheld_http_request_duration_seconds_count",
-                    (("method", "GET"), ("route", "/visible")),
-                )
-            ]
-            assert histogram_count == 230
+        send_traffic(server.url)
+        assert_two_worker_totals(server.url)
