@@ -48,9 +48,9 @@ _COUNTRIES: Final = _country_spellings()
 _ACCOUNT_OPEN: Final = b'{"account":"'
 # content-length headers for every body size a GET can have (ids of 1..19 digits).
 _CONTENT_LENGTHS: Final = [(b"content-length", b"%d" % size) for size in range(128)]
-# 10**0 … 10**18: the number of these <= v is the digit count of v (0 for v = 0).
 _COMMA: Final = np.uint8(ord(","))
 _ZERO: Final = np.uint8(ord("0"))
+# 10**0 … 10**18: the number of these <= v is the digit count of v (0 for v = 0).
 _POWERS_OF_TEN: Final = np.array([10**k for k in range(19)], dtype=np.uint64)
 
 

@@ -19,52 +19,11 @@ from typing import Literal
 
 import httpx
 
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT, free_port, server_command
 
 ServerKind = Literal["uvicorn", "granian"]
 APP = "app.main:app"
 BARE = "bench.bare_app:app"
-
-
-def server_command(target: str, kind: ServerKind, port: int, cpu: int | None) -> list[str]:
-    """One worker on 127.0.0.1, no access log; uvicorn picks uvloop/httptools when installed."""
-    if kind == "uvicorn":
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            target,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
-    else:
-        command = [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            target,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
-    if cpu is not None:
-        command = ["taskset", "-c", str(cpu), *command]
-    return command
 
 
 def shown(command: list[str], env: dict[str, str] | None = None) -> str:
@@ -91,7 +50,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(env or {})
-        self.command = server_command(target, kind, self.port, cpu)
+        self.command = server_command(target, port=self.port, kind=kind, cpu=cpu)
         label = "bare" if target == BARE else "app"
         self.log_path = log_dir / f"{kind}-{label}-{self.port}.log"
         self._log = self.log_path.open("ab")

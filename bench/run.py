@@ -247,22 +247,28 @@ class Suite:
             self._cost["command"] = shown(command)
         return self._cost
 
-    def _asgi_cost(self, peak: Row) -> Row:
+    def _cost_row(self, key: str, title: str, figure: str, unit: str, explains: str) -> Row:
+        """An in-process figure of bench._asgi_cost (``get``/``post``) beside the bare app's."""
         cost = self._asgi_cost_figures()
         row = Row(
-            "1c",
-            "GET /visible ASGI callable in-process",
-            "us",
-            value=cost["get_app_us"],
-            baseline=cost["get_bare_us"],
+            key,
+            title,
+            unit,
+            value=cost[f"{figure}_app_{unit}"],
+            baseline=cost[f"{figure}_bare_{unit}"],
             baseline_label="(bare)",
-            target="(explains 1a)",
+            target=f"(explains {explains})",
             status="INFO",
-            runs=[round(v, 3) for v in cost["runs"]["get_app"]],
-            baseline_runs=[round(v, 3) for v in cost["runs"]["get_bare"]],
+            runs=[round(v, 3) for v in cost["runs"][f"{figure}_app"]],
+            baseline_runs=[round(v, 3) for v in cost["runs"][f"{figure}_bare"]],
             commands=[cost["command"]],
         )
         row.compare()
+        return row
+
+    def _asgi_cost(self, peak: Row) -> Row:
+        cost = self._asgi_cost_figures()
+        row = self._cost_row("1c", "GET /visible ASGI callable in-process", "get", "us", "1a")
         added = cost["get_app_us"] - cost["get_bare_us"]
         row.notes.append(
             f"per call, no server and no socket (medians of 7 x 20,000 calls, index from "
@@ -281,21 +287,7 @@ class Suite:
         return row
 
     def _asgi_cost_post(self, wall: Row) -> Row:
-        cost = self._asgi_cost_figures()
-        row = Row(
-            "3b",
-            "POST /visible 10,000 ids in-process",
-            "ms",
-            value=cost["post_app_ms"],
-            baseline=cost["post_bare_ms"],
-            baseline_label="(bare)",
-            target="(explains 3)",
-            status="INFO",
-            runs=[round(v, 3) for v in cost["runs"]["post_app"]],
-            baseline_runs=[round(v, 3) for v in cost["runs"]["post_bare"]],
-            commands=[cost["command"]],
-        )
-        row.compare()
+        row = self._cost_row("3b", "POST /visible 10,000 ids in-process", "post", "ms", "3")
         row.notes.append(
             "the ASGI callable given the whole body at once: parse, look up, render; no HTTP "
             "parsing of the 0.2 MB request or sending of the 0.5 MB response (that is in 3)"

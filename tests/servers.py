@@ -25,6 +25,31 @@ def free_port() -> int:
         return port
 
 
+def server_command(
+    target: str, *, port: int, workers: int = 1, kind: str = "uvicorn", cpu: int | None = None
+) -> list[str]:
+    """uvicorn or granian serving the ASGI ``target`` on 127.0.0.1, no access log, warnings
+    only; pinned to ``cpu`` when given (uvicorn picks uvloop/httptools when installed)."""
+    interface = ["--interface", "asgi"] if kind == "granian" else []
+    command = [
+        sys.executable,
+        "-m",
+        kind,
+        *interface,
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    return command if cpu is None else ["taskset", "-c", str(cpu), *command]
+
+
 class ServerProcess:
     def __init__(
         self,
@@ -44,40 +69,9 @@ class ServerProcess:
             "WITHHELD_LOG_LEVEL": "INFO",
             **(env or {}),
         }
-        command: list[str] = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
-        if server == "granian":
-            command = [
-                sys.executable,
-                "-m",
-                "granian",
-                "--interface",
-                "asgi",
-                "app.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(workers),
-                "--log-level",
-                "warning",
-            ]
-        if cpu is not None:
-            command = ["taskset", "-c", str(cpu), *command]
+        command = server_command(
+            "app.main:app", port=self.port, workers=workers, kind=server, cpu=cpu
+        )
         if log_path is None:
             handle, name = tempfile.mkstemp(prefix="withheld-server-", suffix=".log")
             os.close(handle)
