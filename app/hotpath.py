@@ -30,10 +30,13 @@ _SHOWN: Final = b'","visible":true}'
 _HIDDEN: Final = b'","visible":false}'
 
 
-def _country_spellings() -> dict[bytes, tuple[str, bytes, bytes]]:
+_Spelling = tuple[str, bytes, bytes]
+
+
+def _country_spellings() -> dict[bytes, _Spelling]:
     """Every accepted spelling of a viewer country (any case), to its code and the two ways
     a GET body can end after the account id (visible, withheld)."""
-    spellings: dict[bytes, tuple[str, bytes, bytes]] = {}
+    spellings: dict[bytes, _Spelling] = {}
     for code in COUNTRY_CODES:
         a, b = code[0], code[1]
         shown = b'","country":"' + code.encode() + _SHOWN
@@ -45,6 +48,10 @@ def _country_spellings() -> dict[bytes, tuple[str, bytes, bytes]]:
 
 
 _COUNTRIES: Final = _country_spellings()
+# The same, keyed by how the common query ends ("&country=IN"): one slice and one dict lookup
+# both find the country and check the query's shape (bytes.find alone costs more).
+_COUNTRY_SUFFIX: Final = len(b"&country=IN")
+_COUNTRY_ENDINGS: Final = {b"&country=" + spelling: value for spelling, value in _COUNTRIES.items()}
 _ACCOUNT_OPEN: Final = b'{"account":"'
 # content-length headers for every body size a GET can have (ids of 1..19 digits).
 _CONTENT_LENGTHS: Final = [(b"content-length", b"%d" % size) for size in range(128)]
@@ -126,30 +133,60 @@ class VisibilityFastPath:
         self._revision_header = (b"x-withheld-revision", b"0")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Everything here runs for every lookup: attribute lookups and calls are counted.
+        # Everything here runs for every lookup: attribute lookups and calls are counted, so
+        # the common GET is written out in one frame.
         if scope["type"] == "http" and scope["path"] == "/visible":
             method = scope["method"]
             if method == "GET":
                 started = perf_counter()
-                body = self._answer(scope["query_string"])
-                if body is not None:
-                    revision = self.replica.revision
-                    if revision != self._revision:
-                        self._revision = revision
-                        self._revision_header = (b"x-withheld-revision", b"%d" % revision)
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 200,
-                            "headers": [_JSON, _CONTENT_LENGTHS[len(body)], self._revision_header],
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": body})
-                    elapsed = perf_counter() - started
-                    latency = self._get_latency
-                    latency[bisect_left(LATENCY_BOUNDS, elapsed)] += 1
-                    latency[-1] += elapsed
-                    return
+                query = scope["query_string"]
+                # The shape nearly every caller sends: account=<id>&country=<cc>, nothing else.
+                spelling = _COUNTRY_ENDINGS.get(query[-_COUNTRY_SUFFIX:])
+                if spelling is not None and query.startswith(b"account="):
+                    account_raw = query[8:-_COUNTRY_SUFFIX]
+                else:
+                    parts = self._split_query(query)
+                    account_raw, spelling = parts if parts is not None else (b"", None)
+                # bytes.isdigit() is ASCII-only; no leading zero; at most 19 digits (<= 2**64).
+                replica = self.replica
+                if (
+                    spelling is not None
+                    and 0 < len(account_raw) <= 19
+                    and account_raw.isdigit()
+                    and account_raw[0] != 0x30
+                    and replica.loaded
+                ):
+                    account = int(account_raw)
+                    if account <= MAX_ACCOUNT:
+                        country, shown, hidden = spelling
+                        body = b"".join(
+                            (
+                                _ACCOUNT_OPEN,
+                                account_raw,
+                                hidden if replica.index.is_withheld(account, country) else shown,
+                            )
+                        )
+                        revision = replica.revision
+                        if revision != self._revision:
+                            self._revision = revision
+                            self._revision_header = (b"x-withheld-revision", b"%d" % revision)
+                        await send(
+                            {
+                                "type": "http.response.start",
+                                "status": 200,
+                                "headers": [
+                                    _JSON,
+                                    _CONTENT_LENGTHS[len(body)],
+                                    self._revision_header,
+                                ],
+                            }
+                        )
+                        await send({"type": "http.response.body", "body": body})
+                        elapsed = perf_counter() - started
+                        latency = self._get_latency
+                        latency[bisect_left(LATENCY_BOUNDS, elapsed)] += 1
+                        latency[-1] += elapsed
+                        return
             elif method == "POST":
                 await self._batch(scope, receive, send)
                 return
@@ -179,41 +216,9 @@ class VisibilityFastPath:
             and int(value) <= self.replica.revision
         )
 
-    def _answer(self, query: bytes) -> bytes | None:
-        """The body for a well-formed GET query, else None (the route takes over).
-
-        ``identifiers.parse_account``/``parse_viewer_country`` on raw bytes, then the index.
-        """
-        # The shape nearly every caller sends: account=<id>&country=<cc>, nothing else.
-        separator = query.find(b"&country=")
-        if separator > 8 and len(query) == separator + 11 and query.startswith(b"account="):
-            account_raw = query[8:separator]
-            spelling = _COUNTRIES.get(query[separator + 9 :])
-        else:
-            parts = self._split_query(query)
-            if parts is None:
-                return None
-            account_raw, country_raw = parts
-            spelling = _COUNTRIES.get(country_raw)
-        # bytes.isdigit() is ASCII-only; no leading zero; at most 19 digits (then <= 2**64).
-        if (
-            spelling is None
-            or not 0 < len(account_raw) <= 19
-            or not account_raw.isdigit()
-            or account_raw[0] == 0x30
-        ):
-            return None
-        account = int(account_raw)
-        replica = self.replica
-        if account > MAX_ACCOUNT or not replica.loaded:
-            return None
-        country, shown, hidden = spelling
-        if replica.index.is_withheld(account, country):
-            return _ACCOUNT_OPEN + account_raw + hidden
-        return _ACCOUNT_OPEN + account_raw + shown
-
-    def _split_query(self, query: bytes) -> tuple[bytes, bytes] | None:
-        """(account, country) from any other query the fast path can answer, else None."""
+    def _split_query(self, query: bytes) -> tuple[bytes, _Spelling | None] | None:
+        """The account and the country's spelling (see ``_COUNTRIES``) from any other query the
+        fast path may answer, else None."""
         if b"%" in query or b"+" in query:
             return None
         account_raw = country_raw = None
@@ -227,7 +232,7 @@ class VisibilityFastPath:
                 return None
         if account_raw is None or country_raw is None:
             return None
-        return account_raw, country_raw
+        return account_raw, _COUNTRIES.get(country_raw)
 
     async def _batch(self, scope: Scope, receive: Receive, send: Send) -> None:
         read = await read_body(receive, self.max_body_bytes)

@@ -97,6 +97,14 @@ def test_fast_path_and_route_agree_on_any_account_and_country(
         "account=12&country=IN&x=1",
         "account=12&country=IN&min_revision=abc",
         "account=12&country=IN&min_revision=-1",
+        # Shapes that end like the common query but are not it.
+        "account=&country=IN",
+        "account=12&country=US&country=IN",
+        "x=1&account=12&country=IN",
+        "xaccount=12&country=IN",
+        "account=012&country=IN",
+        "&country=IN",
+        "account=12&country=iN",
     ],
 )
 def test_fast_path_and_route_agree_on_edge_cases(
