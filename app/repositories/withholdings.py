@@ -178,15 +178,18 @@ ACTIVE_PAIRS_SQL = "SELECT account_id, country FROM withholding WHERE lifted_at 
 # Each database concatenates the active pairs itself, so millions of rows cross into Python as a
 # few large values instead of one Python object per row (10M rows: ~8 s by cursor or by COPY,
 # which psycopg hands over row by row). Accounts come as 8-byte big-endian integers
-# (PostgreSQL) or comma-separated decimals (SQLite); countries as one string of 2-letter codes.
+# (PostgreSQL) or comma-separated decimals (SQLite); countries as one string of 2-letter codes
+# (SQLite: both as BLOBs, see below).
 # Both aggregates consume the same rows in the same order, so the two stay aligned.
 _PG_ACTIVE_PAIRS = (
     "SELECT string_agg(int8send(account_id), ''::bytea), string_agg(country, '') "
     "FROM withholding WHERE lifted_at IS NULL"
 )
+# As BLOBs: the driver then hands over the bytes as they are, where TEXT is decoded into a str
+# (0.4 s of 2 s at 10M pairs).
 _SQLITE_ACTIVE_PAIRS = (
-    "SELECT group_concat(account_id), group_concat(country, '') FROM withholding "
-    "WHERE lifted_at IS NULL"
+    "SELECT CAST(group_concat(account_id) AS BLOB), CAST(group_concat(country, '') AS BLOB) "
+    "FROM withholding WHERE lifted_at IS NULL"
 )
 _SQLITE_ACTIVE_PAIRS_BY_ID = _SQLITE_ACTIVE_PAIRS + " AND id > ? AND id <= ?"
 # Up to this many rules (~21 bytes of text per pair) SQLite aggregates them in one query.
@@ -306,11 +309,13 @@ def _aggregated_sqlite(cursor: Any) -> Pairs | None:
     return np.concatenate(accounts), np.concatenate(countries)
 
 
-def _decoded(accounts: np.ndarray, countries: str) -> Pairs | None:
-    """The pairs, or None when the codes are not all 2 ASCII letters (then read row by row)."""
-    if not countries.isascii() or len(countries) != 2 * len(accounts):
+def _decoded(accounts: np.ndarray, countries: str | bytes) -> Pairs | None:
+    """The pairs, or None when the codes are not all 2 ASCII characters (then read row by
+    row): one non-ASCII code makes the UTF-8 text longer than two bytes per pair."""
+    raw = countries.encode() if isinstance(countries, str) else countries
+    if len(raw) != 2 * len(accounts) or not raw.isascii():
         return None
-    return accounts, np.frombuffer(countries.encode(), dtype="S2")
+    return accounts, np.frombuffer(raw, dtype="S2")
 
 
 def _row_by_row(cursor: Any) -> Pairs:
