@@ -656,3 +656,22 @@ IndexMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_index_state_machine = IndexMachine.TestCase
+
+
+def test_from_arrays_turns_numpy_huge_page_advice_back_on() -> None:
+    from app.index import _visibility
+
+    switch = _visibility._set_madvise_hugepage
+    assert switch is not None, "numpy moved _set_madvise_hugepage: the cold-start build lost it"
+    before = switch(True)
+    try:
+        index = VisibilityIndex.from_arrays(np.array([5, 7, 5], np.uint64), np.array(["IN"] * 3))
+        assert switch(True) is True  # the build turned the advice off and back on
+        with pytest.raises(ValueError, match="account ids"):
+            VisibilityIndex.from_arrays(np.array([0], np.uint64), np.array(["IN"]))
+        assert switch(True) is True  # ... also when it fails
+    finally:
+        switch(before)
+    assert index.is_withheld(5, "IN")
+    assert index.is_withheld(7, "IN")
+    assert len(index) == 2
