@@ -1,7 +1,8 @@
 """Prometheus metrics that cost the hot path almost nothing and add up across workers.
 
 Each process counts in plain Python lists and dicts (an increment is ~50 ns; prometheus_client's
-multiprocess values take a lock and write an mmap on every call, several µs per request). Once a
+multiprocess values take a lock and write an mmap on every call, several µs per request); the
+hot path only appends its latencies to an array, sorted into buckets once a second. Once a
 second it writes its counters to ``<metrics dir>/<pid>.json``; ``GET /metrics`` on any worker sums
 every file in the folder, so counters are correct under ``--workers N``. Files of exited workers
 keep counting (counters never go down); gauges come only from live processes, labelled by pid.
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -70,6 +72,25 @@ def default_metrics_dir() -> Path | None:
     return Path(tempfile.gettempdir()) / f"withheld-metrics-{parent.pid}-{started}"
 
 
+_BOUNDS: Final = np.array(LATENCY_BOUNDS)
+
+
+def _empty_buckets() -> list[float]:
+    """A count per bound, one for +Inf, then the sum of the seconds observed."""
+    return [0.0] * (len(LATENCY_BOUNDS) + 2)
+
+
+def _add_to_buckets(buckets: list[float], observed: list[float]) -> None:
+    """Count seconds into ``buckets`` as ``observe`` would (``bisect_left``)."""
+    if not observed:
+        return
+    seconds = np.array(observed, dtype=np.float64)
+    counts = np.bincount(np.searchsorted(_BOUNDS, seconds, side="left"), minlength=len(_BOUNDS) + 1)
+    for i, count in enumerate(counts.tolist()):
+        buckets[i] += count
+    buckets[-1] += float(seconds.sum())
+
+
 class RequestStats:
     """Counters and latency buckets of this process, keyed by (route, method, status)."""
 
@@ -78,22 +99,33 @@ class RequestStats:
         # (route, method) -> [bucket counts..., +Inf count], sum of seconds
         self.latency: dict[tuple[str, str], list[float]] = {}
         self.db_errors: dict[str, int] = {}
-        self._bound: list[tuple[tuple[str, str, str], list[float]]] = []
+        # The hot path's recorders (see ``bind``) and the buckets folded out of them.
+        self._bound: list[tuple[tuple[str, str, str], list[float], list[float]]] = []
 
     def bind(self, route: str, method: str, status: int) -> list[float]:
-        """Latency buckets the hot path updates itself (``buckets[bisect_left(LATENCY_BOUNDS,
-        seconds)] += 1; buckets[-1] += seconds``); each observation also counts one request
-        with that status. Saves the dict and tuple work of ``observe`` per request."""
-        buckets = [0.0] * (len(LATENCY_BOUNDS) + 2)
-        self._bound.append(((route, method, str(status)), buckets))
-        return buckets
+        """A latency recorder for the hot path: it appends the seconds of each request it
+        answers with that status (``recorder.append(seconds)``: a list's append is the cheapest
+        call there is; ``array('d')`` parses its argument), and the values are sorted into
+        buckets later, all at once (:meth:`fold`), instead of per request."""
+        recorder: list[float] = []
+        self._bound.append(((route, method, str(status)), recorder, _empty_buckets()))
+        return recorder
+
+    def fold(self) -> None:
+        """Empty the recorders into their buckets. Only on the event loop's thread, where the
+        hot path appends: nothing can come in between reading and emptying a recorder."""
+        for _, recorder, buckets in self._bound:
+            if recorder:
+                pending = recorder.copy()
+                recorder.clear()
+                _add_to_buckets(buckets, pending)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         key = (route, method, str(status))
         self.requests[key] = self.requests.get(key, 0) + 1
         buckets = self.latency.get((route, method))
         if buckets is None:
-            buckets = self.latency[(route, method)] = [0.0] * (len(LATENCY_BOUNDS) + 2)
+            buckets = self.latency[(route, method)] = _empty_buckets()
         buckets[bisect.bisect_left(LATENCY_BOUNDS, seconds)] += 1
         buckets[-1] += seconds
 
@@ -103,7 +135,10 @@ class RequestStats:
     def to_json(self) -> dict[str, object]:
         requests = dict(self.requests)
         latency = {key: list(buckets) for key, buckets in self.latency.items()}
-        for (route, method, status), bound in self._bound:
+        for (route, method, status), recorder, folded in self._bound:
+            # Any thread may publish: read what is not folded yet, leave the recorder as it is.
+            bound = list(folded)
+            _add_to_buckets(bound, recorder.copy())
             count = int(sum(bound[:-1]))
             if not count:
                 continue
@@ -148,8 +183,11 @@ class Metrics:
         temporary.replace(target)
 
     async def publish_forever(self) -> None:
+        """Fold the hot path's recorders (bounding them to a second of requests) and publish,
+        once a second, on the event loop."""
         while True:
             await asyncio.sleep(FLUSH_INTERVAL_S)
+            self.stats.fold()
             with contextlib.suppress(OSError):
                 self.flush()
 
