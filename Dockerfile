@@ -12,11 +12,19 @@ FROM python:3.11.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
+# A C compiler for app/index/_probe.c, the compiled GET /visible probe (only in this stage).
+# Versions are left to the pinned base image's Debian release.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml setup.py constraints.txt README.md ./
 COPY app ./app
-# Installs the dependencies (pinned by constraints.txt) and the `withheld` command.
-RUN /opt/venv/bin/pip install --no-cache-dir -c constraints.txt .
+# Installs the dependencies (pinned by constraints.txt) and the `withheld` command, then
+# places the compiled probe beside the sources that the runtime stage runs from.
+RUN /opt/venv/bin/pip install --no-cache-dir -c constraints.txt . \
+    && cp /opt/venv/lib/python3.11/site-packages/app/index/_probe.*.so app/index/
 
 FROM python:3.11.11-slim-bookworm AS runtime
 # PYTHONPATH: the app in /srv (next to alembic.ini and migrations/, which app/migrate.py finds
@@ -37,6 +45,7 @@ COPY --from=build /opt/venv /opt/venv
 COPY alembic.ini ./
 COPY migrations ./migrations
 COPY app ./app
+COPY --from=build /src/app/index/_probe.*.so ./app/index/
 # Compiled once here, as root: the non-root user cannot (and should not) write to /srv.
 RUN python -m compileall -q /srv/app /srv/migrations
 # Numeric, so that runtimes enforcing runAsNonRoot can verify it without reading /etc/passwd.

@@ -163,19 +163,11 @@ class VisibilityFastPath:
                     else:
                         parts = split_query(query)
                         account_raw, spelling = parts if parts is not None else (b"", None)
-                    # ASCII digits only (b"".isdigit() is False), no leading zero, at most 19
-                    # (so int() stays cheap and below 2**64).
-                    if (
-                        spelling is not None
-                        and len(account_raw) <= 19
-                        and account_raw.isdigit()
-                        and account_raw[0] != 0x30
-                        and replica.loaded
-                    ):
-                        account = int(account_raw)
-                        if account <= MAX_ACCOUNT:
-                            country, shown, hidden = spelling
-                            withheld = replica.index.is_withheld(account, country)
+                    if spelling is not None and replica.loaded:
+                        country, shown, hidden = spelling
+                        # None: not an account id, written canonically (the route says why).
+                        withheld = replica.index.withheld_decimal(account_raw, country)
+                        if withheld is not None:
                             body = b"".join(
                                 (_ACCOUNT_OPEN, account_raw, hidden if withheld else shown)
                             )

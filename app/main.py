@@ -24,6 +24,7 @@ from app.auth import TokenRegistry
 from app.config import Settings, get_settings
 from app.db import Database
 from app.hotpath import VisibilityFastPath
+from app.index import COMPILED_PROBE
 from app.logs import configure_logging
 from app.metrics import Metrics, RequestMetrics, default_metrics_dir
 from app.migrate import require_head, upgrade_to_head
@@ -68,10 +69,11 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
             metrics=metrics,
         )
         log.info(
-            "database: %s; %d active pairs at revision %d",
+            "database: %s; %d active pairs at revision %d; lookups probe %s",
             db.describe(),
             len(replica.index),
             replica.revision,
+            "compiled" if COMPILED_PROBE else "in Python (app/index/_probe.c not built)",
         )
         if tokens.configured:
             log.info("writes accepted from admin tokens: %s", ", ".join(tokens.names))

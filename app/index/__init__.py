@@ -5,7 +5,8 @@
 Roaring cannot compress, so an ordinal map (``_ordinals``: a numpy bucketed hash layout
 plus a small dict delta) turns them into dense ordinals, and one 32-bit pyroaring
 ``BitMap`` per country holds ordinals (``_visibility``). ``_snapshot`` is the on-disk
-format, ``_countries`` the code validation.
+format, ``_countries`` the code validation, ``_probe.c`` an optional compiled single-id
+probe of the ordinal map (``COMPILED_PROBE`` says whether it was built).
 
 Concurrency: none, on purpose, and no locks. The index is mutated only on the asyncio
 event loop's thread and read on that same thread. Every update (``add``, ``discard``,
@@ -23,6 +24,7 @@ tested alone.
 """
 
 from app.index._countries import ALL_COUNTRIES
+from app.index._ordinals import COMPILED_PROBE
 from app.index._visibility import VisibilityIndex
 
-__all__ = ["ALL_COUNTRIES", "VisibilityIndex"]
+__all__ = ["ALL_COUNTRIES", "COMPILED_PROBE", "VisibilityIndex"]

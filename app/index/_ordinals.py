@@ -31,10 +31,16 @@ import math
 import sys
 from array import array
 from bisect import bisect_left
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
+
+try:  # the compiled probe (setup.py builds it when a C compiler is at hand)
+    from app.index._probe import BaseProbe
+except ImportError:  # pragma: no cover - installs without a compiler
+    BaseProbe = None  # type: ignore[assignment,misc]
 
 U64 = NDArray[np.uint64]
 I64 = NDArray[np.int64]
@@ -47,6 +53,13 @@ GOLDEN_INVERSE: Final = pow(GOLDEN, -1, 1 << 64)
 MAX_ORDINALS: Final = 1 << 32
 MIN_BUCKET_BITS: Final = 4
 MAX_BUCKET_BITS: Final = 32
+
+MAX_ACCOUNT: Final = (1 << 63) - 1
+# base_ordinal_of_decimal's answers besides an ordinal (as in _probe.c).
+NOT_IN_BASE: Final = -1
+NOT_AN_ACCOUNT: Final = -2
+COMPILED_PROBE: Final = BaseProbe is not None
+"""True when the single-id probe runs compiled (``_probe.c``), else in Python."""
 
 _GOLDEN_U64: Final = np.uint64(GOLDEN)
 _GOLDEN_INVERSE_U64: Final = np.uint64(GOLDEN_INVERSE)
@@ -86,6 +99,7 @@ class OrdinalMap:
         "_shift",
         "_sorted_delta",
         "_sorted_delta_ordinals",
+        "base_ordinal_of_decimal",
     )
 
     def __init__(self, sorted_hashes: U64 | None = None) -> None:
@@ -120,6 +134,15 @@ class OrdinalMap:
         # it and the ordinal behind each of its positions. Built on first use.
         self._sorted_delta: OrdinalMap | None = None
         self._sorted_delta_ordinals: U32 = np.zeros(0, dtype=np.uint32)
+        self.base_ordinal_of_decimal: Callable[[bytes], int] = (
+            BaseProbe(keys, offsets, shift).ordinal_of_decimal
+            if BaseProbe is not None
+            else self._python_base_ordinal_of_decimal
+        )
+        """The base ordinal of an account written in decimal digits (as a query string has
+        it): ``NOT_IN_BASE`` when the base lacks it (look in the delta), ``NOT_AN_ACCOUNT``
+        unless the digits are an id in 1..2**63-1 written canonically (1-19 ASCII digits, no
+        leading zero). One compiled call when ``COMPILED_PROBE``."""
 
     @classmethod
     def from_parts(cls, sorted_hashes: U64, delta_ids: U64) -> OrdinalMap:
@@ -171,6 +194,22 @@ class OrdinalMap:
         if i < end and self._keys_view[i] == hashed:
             return i
         return self._delta.get(account, -1)
+
+    def _python_base_ordinal_of_decimal(self, digits: bytes) -> int:
+        """``base_ordinal_of_decimal`` without the compiled probe."""
+        if not (len(digits) <= 19 and digits.isdigit() and digits[0] != 0x30):
+            return NOT_AN_ACCOUNT  # b"".isdigit() is False; bytes.isdigit() is ASCII-only
+        account = int(digits)
+        if account > MAX_ACCOUNT:
+            return NOT_AN_ACCOUNT
+        hashed = (account * GOLDEN) & MASK64
+        bucket = hashed >> self._shift
+        offsets = self._offsets_view
+        end = offsets[bucket + 1]
+        i = bisect_left(self._keys_view, hashed, offsets[bucket], end)
+        if i < end and self._keys_view[i] == hashed:
+            return i
+        return NOT_IN_BASE
 
     def get_or_add(self, account: int) -> int:
         """The ordinal of ``account``, handing out the next one to a new id."""

@@ -17,7 +17,7 @@ from pyroaring import BitMap
 
 from app.index import _snapshot
 from app.index._countries import ALL_COUNTRIES, check_country_code, encode_countries
-from app.index._ordinals import GOLDEN, MASK64, U32, U64, OrdinalMap
+from app.index._ordinals import GOLDEN, MASK64, NOT_AN_ACCOUNT, U32, U64, OrdinalMap
 
 _GOLDEN: Final = np.uint64(GOLDEN)
 MIN_ACCOUNT: Final = 1
@@ -261,6 +261,26 @@ class VisibilityIndex:
         ordinal = bisect_left(keys, hashed, offsets[bucket], end)
         if ordinal == end or keys[ordinal] != hashed:
             ordinal = ordinals._delta.get(account, -1)
+            if ordinal < 0:
+                return False
+        bitmaps = self._bitmaps
+        bitmap = bitmaps.get(country)
+        if bitmap is not None and ordinal in bitmap:
+            return True
+        return ordinal in bitmaps[ALL_COUNTRIES]
+
+    def withheld_decimal(self, digits: bytes, country: str) -> bool | None:
+        """:meth:`is_withheld` for an account written in decimal, as a query string has it;
+        None when ``digits`` is not an account id (1..2**63-1, canonical: no sign, no
+        leading zero). GET /visible's lookup: one compiled probe when ``COMPILED_PROBE``."""
+        ordinals = self._ordinals
+        ordinal = ordinals.base_ordinal_of_decimal(digits)
+        if ordinal < 0:
+            if ordinal == NOT_AN_ACCOUNT:
+                return None
+            if not ordinals._delta:
+                return False
+            ordinal = ordinals._delta.get(int(digits), -1)
             if ordinal < 0:
                 return False
         bitmaps = self._bitmaps

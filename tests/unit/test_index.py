@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Callable, Iterable
 
@@ -72,9 +73,11 @@ def assert_matches(index: VisibilityIndex, oracle: set[Pair], probes: Iterable[i
         expected = sorted(country for acc, country in oracle if acc == account)
         assert index.countries_of(account) == expected
         for country in REAL_COUNTRIES:
-            assert index.is_withheld(account, country) is oracle_withheld(
-                oracle, account, country
-            ), (account, country)
+            expected_withheld = oracle_withheld(oracle, account, country)
+            assert index.is_withheld(account, country) is expected_withheld, (account, country)
+            digits = str(account).encode()
+            decimal = index.withheld_decimal(digits, country)
+            assert decimal is (expected_withheld if 1 <= account <= MAX_ID else None), digits
 
 
 def build_incrementally(pairs: Iterable[Pair], threshold: int | None = None) -> VisibilityIndex:
@@ -675,3 +678,69 @@ def test_from_arrays_turns_numpy_huge_page_advice_back_on() -> None:
     assert index.is_withheld(5, "IN")
     assert index.is_withheld(7, "IN")
     assert len(index) == 2
+
+
+# -- the probe by decimal digits (GET /visible), compiled and in Python ------------------
+
+NOT_ACCOUNTS = [
+    b"", b"0", b"00", b"012", b"-5", b"+5", b" 5", b"5 ", b"1_000", b"12a", b"\xd9\xa1",
+    b"9223372036854775808", b"18446744073709551615", b"99999999999999999999", b"1" * 40,
+]  # fmt: skip
+
+
+def _probes(index: VisibilityIndex) -> list[Callable[[bytes], int]]:
+    ordinals = index._ordinals
+    return [ordinals.base_ordinal_of_decimal, ordinals._python_base_ordinal_of_decimal]
+
+
+@FAST
+@given(pairs=pair_lists, asked=st.lists(account_ids, max_size=20), junk=st.binary(max_size=22))
+def test_compiled_and_python_probes_agree_on_any_digits(
+    pairs: list[Pair], asked: list[int], junk: bytes
+) -> None:
+    index = VisibilityIndex.from_pairs(pairs)
+    base = index._ordinals
+    for digits in [*(str(a).encode() for a in asked), *NOT_ACCOUNTS, junk]:
+        answers = {probe(digits) for probe in _probes(index)}
+        assert len(answers) == 1, digits
+        ordinal = answers.pop()
+        if ordinal >= 0:
+            assert base.get(int(digits)) == ordinal
+        elif ordinal == -1:
+            assert base.get(int(digits)) == -1
+        else:
+            assert digits not in {str(a).encode() for a in range(1, 1001)}
+            assert not (digits.isdigit() and digits[:1] != b"0" and 0 < int(digits) <= MAX_ID)
+
+
+@pytest.mark.parametrize("digits", NOT_ACCOUNTS)
+def test_withheld_decimal_hands_malformed_ids_back(digits: bytes) -> None:
+    index = VisibilityIndex.from_pairs([(5, "IN"), (MAX_ID, "XX")])
+    assert index.withheld_decimal(digits, "IN") is None
+
+
+def test_probe_is_compiled_under_ci() -> None:
+    from app.index._ordinals import COMPILED_PROBE
+
+    if not COMPILED_PROBE and os.environ.get("CI") != "true":
+        pytest.skip("app/index/_probe.c was not compiled (no C compiler at install)")
+    assert COMPILED_PROBE, "CI installs with a C compiler: the compiled probe must be built"
+
+
+def test_compiled_probe_refuses_arrays_that_do_not_fit() -> None:
+    probe = pytest.importorskip("app.index._probe", reason="app/index/_probe.c was not compiled")
+    keys = np.array([1, 2, 3], dtype=np.uint64)
+    offsets = np.array([0] * 16 + [3], dtype=np.uint32)
+    probe.BaseProbe(keys, offsets, 60)  # 2**4 buckets: fits
+    with pytest.raises(ValueError, match="offsets do not match"):
+        probe.BaseProbe(keys, offsets, 59)  # 2**5 buckets would read past the offsets
+    with pytest.raises(ValueError, match="offsets do not match"):
+        probe.BaseProbe(keys, np.array([0] * 16 + [4], dtype=np.uint32), 60)
+    with pytest.raises(ValueError, match="offsets do not match"):
+        probe.BaseProbe(keys, np.array([2, 1] + [3] * 15, dtype=np.uint32), 60)
+    with pytest.raises(ValueError, match="1-D array of 8-byte"):
+        probe.BaseProbe(keys.astype(np.uint32), offsets, 60)
+    with pytest.raises(ValueError, match="shift"):
+        probe.BaseProbe(keys, offsets, 64)
+    with pytest.raises(TypeError, match="bytes"):
+        probe.BaseProbe(keys, offsets, 60).ordinal_of_decimal("12")
