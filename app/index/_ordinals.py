@@ -185,7 +185,11 @@ class OrdinalMap:
         """The ordinal of ``account``, or -1 when it has none."""
         if not 0 <= account <= MASK64:
             return -1
-        hashed = (account * GOLDEN) & MASK64
+        ordinal = self._base_ordinal((account * GOLDEN) & MASK64)
+        return ordinal if ordinal >= 0 else self._delta.get(account, -1)
+
+    def _base_ordinal(self, hashed: int) -> int:
+        """The position of ``hashed`` in the base keys, or ``NOT_IN_BASE``."""
         bucket = hashed >> self._shift
         offsets = self._offsets_view
         end = offsets[bucket + 1]
@@ -193,7 +197,7 @@ class OrdinalMap:
         i = bisect_left(self._keys_view, hashed, offsets[bucket], end)
         if i < end and self._keys_view[i] == hashed:
             return i
-        return self._delta.get(account, -1)
+        return NOT_IN_BASE
 
     def _python_base_ordinal_of_decimal(self, digits: bytes) -> int:
         """``base_ordinal_of_decimal`` without the compiled probe."""
@@ -202,14 +206,7 @@ class OrdinalMap:
         account = int(digits)
         if account > MAX_ACCOUNT:
             return NOT_AN_ACCOUNT
-        hashed = (account * GOLDEN) & MASK64
-        bucket = hashed >> self._shift
-        offsets = self._offsets_view
-        end = offsets[bucket + 1]
-        i = bisect_left(self._keys_view, hashed, offsets[bucket], end)
-        if i < end and self._keys_view[i] == hashed:
-            return i
-        return NOT_IN_BASE
+        return self._base_ordinal((account * GOLDEN) & MASK64)
 
     def get_or_add(self, account: int) -> int:
         """The ordinal of ``account``, handing out the next one to a new id."""

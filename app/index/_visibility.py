@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import sys
 from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -17,7 +16,7 @@ from pyroaring import BitMap
 
 from app.index import _snapshot
 from app.index._countries import ALL_COUNTRIES, check_country_code, encode_countries
-from app.index._ordinals import GOLDEN, MASK64, NOT_AN_ACCOUNT, U32, U64, OrdinalMap
+from app.index._ordinals import GOLDEN, NOT_AN_ACCOUNT, U32, U64, OrdinalMap
 
 _GOLDEN: Final = np.uint64(GOLDEN)
 MIN_ACCOUNT: Final = 1
@@ -248,26 +247,8 @@ class VisibilityIndex:
 
     def is_withheld(self, account: int, country: str) -> bool:
         """True if ``account`` is withheld in ``country`` or everywhere (``XX``)."""
-        # OrdinalMap.get written out: this runs for every GET /visible, and a call costs more
-        # than the probe itself. The property tests in tests/unit/test_index.py hold it to a set.
-        if not 0 <= account <= MASK64:
-            return False
-        ordinals = self._ordinals
-        hashed = (account * GOLDEN) & MASK64
-        bucket = hashed >> ordinals._shift
-        offsets = ordinals._offsets_view
-        end = offsets[bucket + 1]
-        keys = ordinals._keys_view
-        ordinal = bisect_left(keys, hashed, offsets[bucket], end)
-        if ordinal == end or keys[ordinal] != hashed:
-            ordinal = ordinals._delta.get(account, -1)
-            if ordinal < 0:
-                return False
-        bitmaps = self._bitmaps
-        bitmap = bitmaps.get(country)
-        if bitmap is not None and ordinal in bitmap:
-            return True
-        return ordinal in bitmaps[ALL_COUNTRIES]
+        ordinal = self._ordinals.get(account)
+        return ordinal >= 0 and self._ordinal_withheld(ordinal, country)
 
     def withheld_decimal(self, digits: bytes, country: str) -> bool | None:
         """:meth:`is_withheld` for an account written in decimal, as a query string has it;
@@ -278,11 +259,14 @@ class VisibilityIndex:
         if ordinal < 0:
             if ordinal == NOT_AN_ACCOUNT:
                 return None
-            if not ordinals._delta:
+            if not ordinals.delta_size:
                 return False
-            ordinal = ordinals._delta.get(int(digits), -1)
+            ordinal = ordinals.get(int(digits))
             if ordinal < 0:
                 return False
+        return self._ordinal_withheld(ordinal, country)
+
+    def _ordinal_withheld(self, ordinal: int, country: str) -> bool:
         bitmaps = self._bitmaps
         bitmap = bitmaps.get(country)
         if bitmap is not None and ordinal in bitmap:
