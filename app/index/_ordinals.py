@@ -188,6 +188,10 @@ class OrdinalMap:
         ordinal = self._base_ordinal((account * GOLDEN) & MASK64)
         return ordinal if ordinal >= 0 else self._delta.get(account, -1)
 
+    def delta_ordinal(self, digits: bytes) -> int:
+        """The ordinal of an account (in decimal digits) that the base lacks, or -1."""
+        return self._delta.get(int(digits), -1) if self._delta else -1
+
     def _base_ordinal(self, hashed: int) -> int:
         """The position of ``hashed`` in the base keys, or ``NOT_IN_BASE``."""
         bucket = hashed >> self._shift
