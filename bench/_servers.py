@@ -17,9 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-import httpx
-
-from tests.servers import ROOT, free_port, server_command
+from tests.servers import ROOT, free_port, poll_readyz, server_command
 
 ServerKind = Literal["uvicorn", "granian"]
 APP = "app.main:app"
@@ -71,18 +69,8 @@ class Server:
     def wait_ready(self, timeout_s: float = 60.0, *, poll_s: float = 0.01) -> float:
         """Poll ``/readyz`` until 200; return seconds since spawn. Raises on exit or timeout."""
         deadline = self.started_at + timeout_s
-        with httpx.Client(timeout=1.0) as http:
-            while time.perf_counter() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(
-                        f"{self.kind} exited with {self.process.returncode}: {self.tail()}"
-                    )
-                try:
-                    if http.get(f"{self.url}/readyz").status_code == 200:
-                        return time.perf_counter() - self.started_at
-                except httpx.HTTPError:
-                    pass
-                time.sleep(poll_s)
+        if poll_readyz(self.process, self.url, deadline=deadline, poll_s=poll_s, log=self.tail):
+            return time.perf_counter() - self.started_at
         raise TimeoutError(
             f"{self.kind} {self.target} not ready after {timeout_s:.0f} s; its log: "
             f"{self.first_complaint()} … {self.tail(1)}"

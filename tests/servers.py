@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +23,29 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def poll_readyz(
+    process: subprocess.Popen[bytes],
+    url: str,
+    *,
+    deadline: float,
+    poll_s: float,
+    log: Callable[[], str],
+) -> bool:
+    """Poll ``url/readyz`` until it answers 200 (True) or ``time.perf_counter()`` passes
+    ``deadline`` (False). RuntimeError, with ``log()``, if the process exits first."""
+    with httpx.Client(timeout=1.0) as http:
+        while time.perf_counter() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}:\n{log()}")
+            try:
+                if http.get(f"{url}/readyz").status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass
+            time.sleep(poll_s)
+    return False
 
 
 def server_command(
@@ -88,19 +111,9 @@ class ServerProcess:
         )
 
     def wait_ready(self, timeout_s: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"server exited with {self.process.returncode}:\n{self.output()}"
-                )
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError(f"server on {self.url} not ready after {timeout_s} s")
+        deadline = time.perf_counter() + timeout_s
+        if not poll_readyz(self.process, self.url, deadline=deadline, poll_s=0.05, log=self.output):
+            raise TimeoutError(f"server on {self.url} not ready after {timeout_s} s")
 
     def output(self) -> str:
         """What the server printed so far (its log file)."""

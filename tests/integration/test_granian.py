@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import ADMIN_TOKEN
 from tests.integration.test_metrics import _samples, assert_two_worker_totals, send_traffic
-from tests.servers import free_port, running
+from tests.servers import free_port, poll_readyz, running
 
 pytestmark = pytest.mark.slow
 
@@ -357,16 +357,11 @@ def cli_serving(
 
 
 def _wait_ready(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text(errors="replace")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(log.read_text(errors="replace"))
+    def output() -> str:
+        return log.read_text(errors="replace")
+
+    if not poll_readyz(process, base, deadline=time.perf_counter() + 30, poll_s=0.1, log=output):
+        raise TimeoutError(output())
 
 
 def test_serve_with_server_granian_prints_a_token_that_can_write(
