@@ -50,6 +50,7 @@ def _country_spellings() -> dict[bytes, _Spelling]:
 
 
 _COUNTRIES: Final = _country_spellings()
+_UNANSWERABLE: Final[tuple[bytes, _Spelling | None]] = (b"", None)
 # The same, keyed by how the common query ends ("&country=IN"): one slice and one dict lookup
 # both find the country and check the query's shape (bytes.find alone costs more).
 _COUNTRY_SUFFIX: Final = len(b"&country=IN")
@@ -164,8 +165,7 @@ class VisibilityFastPath:
                     if spelling is not None and query[:8] == b"account=":
                         account_raw = query[8:-_COUNTRY_SUFFIX]
                     else:
-                        parts = split_query(query)
-                        account_raw, spelling = parts if parts is not None else (b"", None)
+                        account_raw, spelling = split_query(query)
                     if spelling is not None and replica.loaded:
                         country, shown, hidden = spelling
                         # None: not an account id, written canonically (the route says why).
@@ -225,11 +225,11 @@ class VisibilityFastPath:
             and int(value) <= self.replica.revision
         )
 
-    def _split_query(self, query: bytes) -> tuple[bytes, _Spelling | None] | None:
-        """The account and the country's spelling (see ``_COUNTRIES``) from any other query the
-        fast path may answer, else None."""
+    def _split_query(self, query: bytes) -> tuple[bytes, _Spelling | None]:
+        """The account and the country's spelling (see ``_COUNTRIES``) from any other query;
+        the spelling is None unless the fast path may answer it."""
         if b"%" in query or b"+" in query:
-            return None
+            return _UNANSWERABLE
         account_raw = country_raw = None
         for part in query.split(b"&"):
             name, _, value = part.partition(b"=")
@@ -238,9 +238,9 @@ class VisibilityFastPath:
             elif name == b"country" and country_raw is None:
                 country_raw = value
             elif not self._fresh_enough(part):
-                return None
+                return _UNANSWERABLE
         if account_raw is None or country_raw is None:
-            return None
+            return _UNANSWERABLE
         return account_raw, _COUNTRIES.get(country_raw)
 
     async def _batch(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -2,7 +2,7 @@
 
 Each process counts in plain Python lists and dicts (an increment is ~50 ns; prometheus_client's
 multiprocess values take a lock and write an mmap on every call, several µs per request); the
-hot path only appends its latencies to an array, sorted into buckets once a second. Once a
+hot path only appends its latencies to a list, sorted into buckets once a second. Once a
 second it writes its counters to ``<metrics dir>/<pid>.json``; ``GET /metrics`` on any worker sums
 every file in the folder, so counters are correct under ``--workers N``. Files of exited workers
 keep counting (counters never go down); gauges come only from live processes, labelled by pid.

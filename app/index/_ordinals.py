@@ -55,6 +55,7 @@ MIN_BUCKET_BITS: Final = 4
 MAX_BUCKET_BITS: Final = 32
 
 MAX_ACCOUNT: Final = (1 << 63) - 1
+"""The largest account id (ids are positive signed 64-bit integers)."""
 # base_ordinal_of_decimal's answers besides an ordinal (as in _probe.c).
 NOT_IN_BASE: Final = -1
 NOT_AN_ACCOUNT: Final = -2

@@ -16,11 +16,10 @@ from pyroaring import BitMap, FrozenBitMap
 
 from app.index import _snapshot
 from app.index._countries import ALL_COUNTRIES, check_country_code, encode_countries
-from app.index._ordinals import GOLDEN, NOT_AN_ACCOUNT, U32, U64, OrdinalMap
+from app.index._ordinals import GOLDEN, MAX_ACCOUNT, NOT_AN_ACCOUNT, U32, U64, OrdinalMap
 
 _GOLDEN: Final = np.uint64(GOLDEN)
 MIN_ACCOUNT: Final = 1
-MAX_ACCOUNT: Final = (1 << 63) - 1
 DEFAULT_MIN_DELTA: Final = 65536
 """The delta may always grow to this many ids before a compaction..."""
 DEFAULT_DELTA_FRACTION: Final = 16
