@@ -7,12 +7,15 @@ percent-encoding, a ``min_revision`` this process has not reached, any other par
 documented FastAPI routes (``app.api.visibility``), which produce identical answers and every
 error. ``tests/integration/test_hotpath.py`` checks the two agree byte for byte.
 
-A lookup's id goes to the index as the query's digits (``VisibilityIndex.withheld_decimal``):
-the compiled probe (``app/index/_probe.c``) parses, hashes and finds it in one call.
+The common query (``account=<id>&country=<cc>``, nothing else) is answered in one call:
+``QueryAnswerer.answer(query, index.probe)`` (``app/index/_probe.c``) parses it, looks the
+account up and writes the body. Without a C compiler, ``answer_common_query`` does the same in
+Python. Any other query that the fast path may answer goes through ``_answer_other``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from time import perf_counter
 from typing import Final
 
@@ -23,6 +26,7 @@ from numpy.typing import NDArray
 from app.asgi import ASGIApp, Receive, Scope, Send, read_body, replaying
 from app.countries import COUNTRY_CODES
 from app.identifiers import MAX_ACCOUNT, parse_viewer_country
+from app.index import DecimalProbe, QueryAnswerer
 from app.metrics import RequestStats
 from app.replica import Replica
 
@@ -62,6 +66,33 @@ _COMMA: Final = np.uint8(ord(","))
 _ZERO: Final = np.uint8(ord("0"))
 # 10**0 … 10**18: the number of these <= v is the digit count of v (0 for v = 0).
 _POWERS_OF_TEN: Final = np.array([10**k for k in range(19)], dtype=np.uint64)
+
+
+def answer_common_query(query: bytes, probe: DecimalProbe) -> bytes | None:
+    """The body for ``account=<id>&country=<cc>`` exactly, else None: the Python twin of the
+    compiled ``QueryAnswerer.answer`` (tests/unit/test_hotpath_probe.py holds them equal)."""
+    spelling = _COUNTRY_ENDINGS.get(query[-_COUNTRY_SUFFIX:])
+    if spelling is None or query[:8] != b"account=":
+        return None
+    return _visibility_body(query[8:-_COUNTRY_SUFFIX], spelling, probe)
+
+
+def _visibility_body(account_raw: bytes, spelling: _Spelling, probe: DecimalProbe) -> bytes | None:
+    """The body for an account (as the query wrote it) in a country, else None."""
+    country, shown, hidden = spelling
+    withheld = probe.withheld_decimal(account_raw, country)
+    if withheld is None:
+        return None
+    return b"".join((_ACCOUNT_OPEN, account_raw, hidden if withheld else shown))
+
+
+AnswerQuery = Callable[[bytes, DecimalProbe], bytes | None]
+answer_query: Final[AnswerQuery] = (
+    QueryAnswerer(sorted(COUNTRY_CODES)).answer
+    if QueryAnswerer is not None
+    else answer_common_query
+)
+"""What the fast path calls for each GET: compiled when ``app.index.COMPILED_PROBE``."""
 
 
 def render_visibility(account: str, country: str, visible: bool) -> bytes:
@@ -146,7 +177,8 @@ class VisibilityFastPath:
         replica = self.replica
         fallback = self.app
         batch = self._batch
-        split_query = self._split_query
+        answer = answer_query
+        answer_other = self._answer_other
         record_latency = self.stats.bind("/visible", "GET", 200).append
         seen_revision = -1
         revision_header = (b"x-withheld-revision", b"0")
@@ -159,21 +191,11 @@ class VisibilityFastPath:
                 method = scope["method"]
                 if method == "GET":
                     started = perf_counter()
-                    query = scope["query_string"]
-                    # The shape nearly every caller sends: account=<id>&country=<cc>, alone.
-                    spelling = _COUNTRY_ENDINGS.get(query[-_COUNTRY_SUFFIX:])
-                    if spelling is not None and query[:8] == b"account=":
-                        account_raw = query[8:-_COUNTRY_SUFFIX]
-                    else:
-                        account_raw, spelling = split_query(query)
-                    if spelling is not None and replica.loaded:
-                        country, shown, hidden = spelling
-                        # None: not an account id, written canonically (the route says why).
-                        withheld = replica.index.withheld_decimal(account_raw, country)
-                        if withheld is not None:
-                            body = b"".join(
-                                (_ACCOUNT_OPEN, account_raw, hidden if withheld else shown)
-                            )
+                    if replica.loaded:
+                        query = scope["query_string"]
+                        # None: another query shape, or one only the route can answer.
+                        body = answer(query, replica.index.probe) or answer_other(query)
+                        if body is not None:
                             if replica.revision != seen_revision:
                                 seen_revision = replica.revision
                                 revision_header = (
@@ -200,6 +222,14 @@ class VisibilityFastPath:
             await fallback(scope, receive, send)
 
         return visibility_fast_path
+
+    def _answer_other(self, query: bytes) -> bytes | None:
+        """The body for a query the fast path may answer in another shape (parameters in
+        another order, ``min_revision`` already reached), else None: the route answers."""
+        account_raw, spelling = self._split_query(query)
+        if spelling is None:
+            return None
+        return _visibility_body(account_raw, spelling, self.replica.index.probe)
 
     async def _send(self, send: Send, body: bytes, *, started: float | None = None) -> None:
         headers = [

@@ -5,8 +5,10 @@
 Roaring cannot compress, so an ordinal map (``_ordinals``: a numpy bucketed hash layout
 plus a small dict delta) turns them into dense ordinals, and one 32-bit pyroaring
 ``BitMap`` per country holds ordinals (``_visibility``). ``_snapshot`` is the on-disk
-format, ``_countries`` the code validation, ``_probe.c`` an optional compiled single-id
-probe of the ordinal map (``COMPILED_PROBE`` says whether it was built).
+format, ``_countries`` the code validation, ``_probe.c`` optional compiled single lookups
+(``COMPILED_PROBE`` says whether they were built): the index's ``probe``, and
+``QueryAnswerer``, which answers GET /visible's common query string through it (the hot
+path's one call per lookup; None when not compiled).
 
 Concurrency: none, on purpose, and no locks. The index is mutated only on the asyncio
 event loop's thread and read on that same thread. Every update (``add``, ``discard``,
@@ -23,8 +25,8 @@ This package imports nothing from fastapi, sqlalchemy, pydantic or the rest of `
 tested alone.
 """
 
+from app.index._compiled import COMPILED_PROBE, QueryAnswerer
 from app.index._countries import ALL_COUNTRIES
-from app.index._ordinals import COMPILED_PROBE
-from app.index._visibility import VisibilityIndex
+from app.index._visibility import DecimalProbe, VisibilityIndex
 
-__all__ = ["ALL_COUNTRIES", "COMPILED_PROBE", "VisibilityIndex"]
+__all__ = ["ALL_COUNTRIES", "COMPILED_PROBE", "DecimalProbe", "QueryAnswerer", "VisibilityIndex"]

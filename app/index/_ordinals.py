@@ -37,10 +37,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-try:  # the compiled probe (setup.py builds it when a C compiler is at hand)
-    from app.index._probe import BaseProbe
-except ImportError:  # pragma: no cover - installs without a compiler
-    BaseProbe = None  # type: ignore[assignment,misc]
+from app.index._compiled import BaseProbe
 
 U64 = NDArray[np.uint64]
 I64 = NDArray[np.int64]
@@ -59,8 +56,6 @@ MAX_ACCOUNT: Final = (1 << 63) - 1
 # base_ordinal_of_decimal's answers besides an ordinal (as in _probe.c).
 NOT_IN_BASE: Final = -1
 NOT_AN_ACCOUNT: Final = -2
-COMPILED_PROBE: Final = BaseProbe is not None
-"""True when the single-id probe runs compiled (``_probe.c``), else in Python."""
 
 _GOLDEN_U64: Final = np.uint64(GOLDEN)
 _GOLDEN_INVERSE_U64: Final = np.uint64(GOLDEN_INVERSE)
@@ -101,6 +96,7 @@ class OrdinalMap:
         "_sorted_delta",
         "_sorted_delta_ordinals",
         "base_ordinal_of_decimal",
+        "base_probe",
     )
 
     def __init__(self, sorted_hashes: U64 | None = None) -> None:
@@ -135,9 +131,11 @@ class OrdinalMap:
         # it and the ordinal behind each of its positions. Built on first use.
         self._sorted_delta: OrdinalMap | None = None
         self._sorted_delta_ordinals: U32 = np.zeros(0, dtype=np.uint32)
+        self.base_probe = BaseProbe(keys, offsets, shift) if BaseProbe is not None else None
+        """The compiled probe of the base (None without ``_probe.c``)."""
         self.base_ordinal_of_decimal: Callable[[bytes], int] = (
-            BaseProbe(keys, offsets, shift).ordinal_of_decimal
-            if BaseProbe is not None
+            self.base_probe.ordinal_of_decimal
+            if self.base_probe is not None
             else self._python_base_ordinal_of_decimal
         )
         """The base ordinal of an account written in decimal digits (as a query string has
@@ -151,7 +149,7 @@ class OrdinalMap:
         ordinals = cls(sorted_hashes)
         first = len(sorted_hashes)
         ordinals._delta_ids.frombytes(np.ascontiguousarray(delta_ids, dtype=np.uint64).tobytes())
-        ordinals._delta = dict(
+        ordinals._delta.update(
             zip(ordinals._delta_ids.tolist(), range(first, first + len(delta_ids)), strict=True)
         )
         if len(ordinals._delta) != len(delta_ids):
@@ -176,6 +174,12 @@ class OrdinalMap:
     def base_hashes(self) -> U64:
         """The sorted hashes of the base ids (read-only)."""
         return self._keys
+
+    @property
+    def delta(self) -> dict[int, int]:
+        """The delta itself, id -> ordinal: live (compiled probes read it at each lookup);
+        only this map may change it."""
+        return self._delta
 
     def delta_ids(self) -> U64:
         """A copy of the delta ids in ordinal order."""

@@ -1,18 +1,26 @@
-/* The single-id probe of the ordinal map, compiled: decimal digits -> ordinal in the base.
+/* The compiled probes: what GET /visible runs per lookup, in three types.
  *
  * Optional speedup (like MarkupSafe's): when no C compiler is at hand the package installs
- * without it and app/index/_ordinals.py does the same in Python. In Python the probe is a
- * dozen object operations on 64-bit ints (~7,000 machine instructions under callgrind,
- * counting int() of the digits); here it is a loop over at most 19 bytes and a binary search
- * over the few keys of one bucket. tests/unit/test_index.py holds both to the same answers.
+ * without it, and Python twins give the same answers (``_ordinals.py``, ``_visibility.py``,
+ * ``app/hotpath.py``). In Python a lookup is a few dozen bytecodes and object operations
+ * (~16,000 machine instructions under callgrind for a whole in-process GET); here the query
+ * is parsed, looked up and its body written in one call. tests/unit/test_index.py and
+ * tests/unit/test_hotpath_probe.py hold each type to its twin's answers.
  *
- * Layout (see _ordinals.py): keys are the sorted hashes h(x) = x * GOLDEN mod 2**64 of the
- * base ids; bucket b = h >> shift holds keys[offsets[b]:offsets[b + 1]]; an id's ordinal is
- * its key's position.
+ * - BaseProbe: decimal digits -> ordinal in an ordinal map's base. Layout (see _ordinals.py):
+ *   keys are the sorted hashes h(x) = x * GOLDEN mod 2**64 of the base ids; bucket
+ *   b = h >> shift holds keys[offsets[b]:offsets[b + 1]]; an id's ordinal is its key's position.
+ * - IndexProbe: decimal digits and a country -> withheld? (base, then the delta dict, then the
+ *   country's and XX's bitmaps, whose ``in`` it calls through the sequence protocol: pyroaring
+ *   has no C API). A visibility index builds one whenever it swaps its structures.
+ * - QueryAnswerer: GET /visible's common query ("account=<id>&country=<cc>", nothing else) ->
+ *   the response body, through an IndexProbe. The body is the route's JSON, byte for byte
+ *   (tests/integration/test_hotpath.py compares them); anything else is left to Python (None).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <string.h>
 
 #define GOLDEN UINT64_C(0x9E3779B97F4A7C15)
 #define MAX_ACCOUNT UINT64_C(0x7FFFFFFFFFFFFFFF)
@@ -98,34 +106,29 @@ BaseProbe_dealloc(BaseProbe *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static PyObject *
-BaseProbe_ordinal_of_decimal(BaseProbe *self, PyObject *digits)
+/* Parses canonical decimal (1..19 ASCII digits, no leading zero) up to MAX_ACCOUNT. */
+static int
+parse_account(const unsigned char *text, Py_ssize_t size, uint64_t *account)
 {
-    if (!PyBytes_Check(digits)) {
-        PyErr_SetString(PyExc_TypeError, "digits must be bytes");
-        return NULL;
-    }
-    if (self->keys.obj == NULL) {
-        PyErr_SetString(PyExc_ValueError, "BaseProbe is not initialised");
-        return NULL;
-    }
-    Py_ssize_t size = PyBytes_GET_SIZE(digits);
-    const unsigned char *text = (const unsigned char *)PyBytes_AS_STRING(digits);
-    /* Canonical decimal only: 1..19 ASCII digits, no leading zero. */
     if (size < 1 || size > MAX_DIGITS || text[0] == '0') {
-        return PyLong_FromLong(NOT_AN_ACCOUNT);
+        return 0;
     }
-    uint64_t account = 0;
+    uint64_t value = 0;
     for (Py_ssize_t i = 0; i < size; i++) {
         unsigned int digit = (unsigned int)text[i] - '0';
         if (digit > 9) {
-            return PyLong_FromLong(NOT_AN_ACCOUNT);
+            return 0;
         }
-        account = account * 10 + digit;
+        value = value * 10 + digit;
     }
-    if (account > MAX_ACCOUNT) {
-        return PyLong_FromLong(NOT_AN_ACCOUNT);
-    }
+    *account = value;
+    return value <= MAX_ACCOUNT;
+}
+
+/* The account's ordinal in the base, or NOT_IN_BASE. */
+static int64_t
+base_ordinal(const BaseProbe *self, uint64_t account)
+{
     const uint64_t hashed = account * GOLDEN; /* wraps modulo 2**64, as intended */
     const uint64_t *keys = (const uint64_t *)self->keys.buf;
     const uint32_t *starts = (const uint32_t *)self->offsets.buf;
@@ -141,9 +144,37 @@ BaseProbe_ordinal_of_decimal(BaseProbe *self, PyObject *digits)
         }
     }
     if (low < starts[bucket + 1] && keys[low] == hashed) {
-        return PyLong_FromUnsignedLong(low);
+        return low;
     }
-    return PyLong_FromLong(NOT_IN_BASE);
+    return NOT_IN_BASE;
+}
+
+static int
+check_initialised(const BaseProbe *self)
+{
+    if (self->keys.obj == NULL) {
+        PyErr_SetString(PyExc_ValueError, "BaseProbe is not initialised");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+BaseProbe_ordinal_of_decimal(BaseProbe *self, PyObject *digits)
+{
+    if (!PyBytes_Check(digits)) {
+        PyErr_SetString(PyExc_TypeError, "digits must be bytes");
+        return NULL;
+    }
+    if (check_initialised(self) < 0) {
+        return NULL;
+    }
+    uint64_t account;
+    if (!parse_account((const unsigned char *)PyBytes_AS_STRING(digits),
+                       PyBytes_GET_SIZE(digits), &account)) {
+        return PyLong_FromLong(NOT_AN_ACCOUNT);
+    }
+    return PyLong_FromLongLong(base_ordinal(self, account));
 }
 
 static PyMethodDef BaseProbe_methods[] = {
@@ -165,26 +196,337 @@ static PyTypeObject BaseProbeType = {
     .tp_methods = BaseProbe_methods,
 };
 
+/* -- IndexProbe ------------------------------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    BaseProbe *base;         /* the ordinal map's base */
+    PyObject *delta;         /* dict: id (int) -> ordinal (int), ids the base lacks */
+    PyObject *bitmaps;       /* dict: country code (str) -> bitmap of ordinals */
+    PyObject *every_country; /* the code whose bitmap withholds everywhere ("XX") */
+} IndexProbe;
+
+static int
+IndexProbe_init(IndexProbe *self, PyObject *args, PyObject *kwargs)
+{
+    static char *names[] = {"base", "delta", "bitmaps", "every_country", NULL};
+    PyObject *base, *delta, *bitmaps, *every_country;
+    if (self->base != NULL) {
+        PyErr_SetString(PyExc_TypeError, "IndexProbe is initialised once");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!U", names, &BaseProbeType, &base,
+                                     &PyDict_Type, &delta, &PyDict_Type, &bitmaps,
+                                     &every_country)) {
+        return -1;
+    }
+    if (check_initialised((BaseProbe *)base) < 0) {
+        return -1;
+    }
+    self->base = (BaseProbe *)Py_NewRef(base);
+    self->delta = Py_NewRef(delta);
+    self->bitmaps = Py_NewRef(bitmaps);
+    self->every_country = Py_NewRef(every_country);
+    return 0;
+}
+
+static void
+IndexProbe_dealloc(IndexProbe *self)
+{
+    /* No cycles to collect: it refers to an array probe, two dicts of ints and bitmaps, a str. */
+    Py_XDECREF(self->base);
+    Py_XDECREF(self->delta);
+    Py_XDECREF(self->bitmaps);
+    Py_XDECREF(self->every_country);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* 1 if the country's bitmap holds the ordinal, 0 if not (or the country has none), -1 error. */
+static int
+bitmap_holds(PyObject *bitmaps, PyObject *country, PyObject *ordinal)
+{
+    PyObject *bitmap = PyDict_GetItemWithError(bitmaps, country);
+    if (bitmap == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_INCREF(bitmap);
+    int holds = PySequence_Contains(bitmap, ordinal); /* the bitmap's own `in` */
+    Py_DECREF(bitmap);
+    return holds;
+}
+
+/* VisibilityIndex.is_withheld for a parsed account: 1 withheld, 0 not, -1 error. */
+static int
+index_withholds(IndexProbe *self, uint64_t account, PyObject *country)
+{
+    PyObject *ordinal;
+    int64_t in_base = base_ordinal(self->base, account);
+    if (in_base >= 0) {
+        ordinal = PyLong_FromLongLong(in_base);
+        if (ordinal == NULL) {
+            return -1;
+        }
+    }
+    else {
+        if (PyDict_GET_SIZE(self->delta) == 0) {
+            return 0;
+        }
+        PyObject *id = PyLong_FromUnsignedLongLong(account);
+        if (id == NULL) {
+            return -1;
+        }
+        ordinal = PyDict_GetItemWithError(self->delta, id);
+        Py_DECREF(id);
+        if (ordinal == NULL) {
+            return PyErr_Occurred() ? -1 : 0;
+        }
+        Py_INCREF(ordinal);
+    }
+    int withheld = bitmap_holds(self->bitmaps, country, ordinal);
+    if (withheld == 0) {
+        withheld = bitmap_holds(self->bitmaps, self->every_country, ordinal);
+    }
+    Py_DECREF(ordinal);
+    return withheld;
+}
+
+static int
+check_probe(IndexProbe *self)
+{
+    if (self->base == NULL) {
+        PyErr_SetString(PyExc_ValueError, "IndexProbe is not initialised");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+IndexProbe_withheld_decimal(IndexProbe *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "withheld_decimal(digits, country) takes 2 arguments");
+        return NULL;
+    }
+    PyObject *digits = args[0], *country = args[1];
+    if (!PyBytes_Check(digits) || !PyUnicode_Check(country)) {
+        PyErr_SetString(PyExc_TypeError, "digits must be bytes and country a str");
+        return NULL;
+    }
+    if (check_probe(self) < 0) {
+        return NULL;
+    }
+    uint64_t account;
+    if (!parse_account((const unsigned char *)PyBytes_AS_STRING(digits),
+                       PyBytes_GET_SIZE(digits), &account)) {
+        Py_RETURN_NONE;
+    }
+    int withheld = index_withholds(self, account, country);
+    if (withheld < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(withheld);
+}
+
+static PyMethodDef IndexProbe_methods[] = {
+    {"withheld_decimal", (PyCFunction)(void (*)(void))IndexProbe_withheld_decimal,
+     METH_FASTCALL,
+     "withheld_decimal(digits, country): True if the account written in digits (bytes) is "
+     "withheld in country or everywhere, False if not, None if the digits are not an account "
+     "id in canonical decimal (1..2**63-1)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject IndexProbeType = {
+    .ob_base = PyVarObject_HEAD_INIT(NULL, 0).tp_name = "app.index._probe.IndexProbe",
+    .tp_doc = "IndexProbe(base, delta, bitmaps, every_country): looks accounts up in a "
+              "visibility index's structures, which it keeps alive. The dicts are read at each "
+              "lookup, so updates made to them in place are seen.",
+    .tp_basicsize = sizeof(IndexProbe),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)IndexProbe_init,
+    .tp_dealloc = (destructor)IndexProbe_dealloc,
+    .tp_methods = IndexProbe_methods,
+};
+
+/* -- QueryAnswerer --------------------------------------------------------------------- */
+
+#define LETTERS 26
+#define ACCOUNT_KEY "account="
+#define COUNTRY_KEY "&country="
+#define KEY_SIZE(key) (sizeof(key) - 1)
+#define COUNTRY_ENDING (KEY_SIZE(COUNTRY_KEY) + 2) /* "&country=IN" */
+#define BODY_OPEN "{\"account\":\""
+#define BODY_COUNTRY "\",\"country\":\""
+#define BODY_SHOWN "\",\"visible\":true}"
+#define BODY_HIDDEN "\",\"visible\":false}"
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *codes[LETTERS * LETTERS]; /* each viewer country's code (str), by its letters */
+} QueryAnswerer;
+
+static int
+letter_index(unsigned char c)
+{
+    if (c >= 'a' && c <= 'z') {
+        c -= 'a' - 'A'; /* a country is spelled in any case */
+    }
+    return (c >= 'A' && c <= 'Z') ? c - 'A' : -1;
+}
+
+static int
+QueryAnswerer_init(QueryAnswerer *self, PyObject *args, PyObject *kwargs)
+{
+    static char *names[] = {"countries", NULL};
+    PyObject *countries;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O", names, &countries)) {
+        return -1;
+    }
+    for (int i = 0; i < LETTERS * LETTERS; i++) {
+        if (self->codes[i] != NULL) {
+            PyErr_SetString(PyExc_TypeError, "QueryAnswerer is initialised once");
+            return -1;
+        }
+    }
+    PyObject *iterator = PyObject_GetIter(countries);
+    if (iterator == NULL) {
+        return -1;
+    }
+    PyObject *code;
+    while ((code = PyIter_Next(iterator)) != NULL) {
+        const char *text = PyUnicode_Check(code) ? PyUnicode_AsUTF8(code) : NULL;
+        int first = text != NULL && strlen(text) == 2 ? letter_index(text[0]) : -1;
+        int second = first >= 0 ? letter_index(text[1]) : -1;
+        if (second < 0 || text[0] > 'Z' || text[1] > 'Z') {
+            if (!PyErr_Occurred()) {
+                PyErr_Format(PyExc_ValueError, "not an upper-case country code: %R", code);
+            }
+            Py_DECREF(code);
+            Py_DECREF(iterator);
+            return -1;
+        }
+        Py_XSETREF(self->codes[first * LETTERS + second], code); /* takes the reference */
+    }
+    Py_DECREF(iterator);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static void
+QueryAnswerer_dealloc(QueryAnswerer *self)
+{
+    for (int i = 0; i < LETTERS * LETTERS; i++) {
+        Py_XDECREF(self->codes[i]);
+    }
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+QueryAnswerer_answer(QueryAnswerer *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "answer(query, probe) takes 2 arguments");
+        return NULL;
+    }
+    PyObject *query = args[0], *probe = args[1];
+    if (!PyBytes_Check(query) || !PyObject_TypeCheck(probe, &IndexProbeType)) {
+        PyErr_SetString(PyExc_TypeError, "query must be bytes and probe an IndexProbe");
+        return NULL;
+    }
+    if (check_probe((IndexProbe *)probe) < 0) {
+        return NULL;
+    }
+    const unsigned char *text = (const unsigned char *)PyBytes_AS_STRING(query);
+    const Py_ssize_t size = PyBytes_GET_SIZE(query);
+    /* Exactly account=<digits>&country=<two letters>; anything else is Python's to answer. */
+    if (size < (Py_ssize_t)(KEY_SIZE(ACCOUNT_KEY) + 1 + COUNTRY_ENDING) ||
+        memcmp(text, ACCOUNT_KEY, KEY_SIZE(ACCOUNT_KEY)) != 0 ||
+        memcmp(text + size - COUNTRY_ENDING, COUNTRY_KEY, KEY_SIZE(COUNTRY_KEY)) != 0) {
+        Py_RETURN_NONE;
+    }
+    int first = letter_index(text[size - 2]), second = letter_index(text[size - 1]);
+    PyObject *country = first >= 0 && second >= 0 ? self->codes[first * LETTERS + second] : NULL;
+    const unsigned char *digits = text + KEY_SIZE(ACCOUNT_KEY);
+    const Py_ssize_t digit_count = size - KEY_SIZE(ACCOUNT_KEY) - COUNTRY_ENDING;
+    uint64_t account;
+    if (country == NULL || !parse_account(digits, digit_count, &account)) {
+        Py_RETURN_NONE;
+    }
+    int withheld = index_withholds((IndexProbe *)probe, account, country);
+    if (withheld < 0) {
+        return NULL;
+    }
+    const char *ending = withheld ? BODY_HIDDEN : BODY_SHOWN;
+    const size_t ending_size = withheld ? KEY_SIZE(BODY_HIDDEN) : KEY_SIZE(BODY_SHOWN);
+    PyObject *body = PyBytes_FromStringAndSize(
+        NULL, KEY_SIZE(BODY_OPEN) + digit_count + KEY_SIZE(BODY_COUNTRY) + 2 + ending_size);
+    if (body == NULL) {
+        return NULL;
+    }
+    char *out = PyBytes_AS_STRING(body);
+    memcpy(out, BODY_OPEN, KEY_SIZE(BODY_OPEN));
+    out += KEY_SIZE(BODY_OPEN);
+    memcpy(out, digits, digit_count);
+    out += digit_count;
+    memcpy(out, BODY_COUNTRY, KEY_SIZE(BODY_COUNTRY));
+    out += KEY_SIZE(BODY_COUNTRY);
+    *out++ = (char)('A' + first);
+    *out++ = (char)('A' + second);
+    memcpy(out, ending, ending_size);
+    return body;
+}
+
+static PyMethodDef QueryAnswerer_methods[] = {
+    {"answer", (PyCFunction)(void (*)(void))QueryAnswerer_answer, METH_FASTCALL,
+     "answer(query, probe): the GET /visible body for a query string of exactly "
+     "account=<id>&country=<viewer country, any case>, looked up through probe (an "
+     "IndexProbe); None for any other query, a malformed id or an unknown country."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject QueryAnswererType = {
+    .ob_base = PyVarObject_HEAD_INIT(NULL, 0).tp_name = "app.index._probe.QueryAnswerer",
+    .tp_doc = "QueryAnswerer(countries): answers GET /visible's common query; countries are "
+              "the upper-case codes a viewer may be in.",
+    .tp_basicsize = sizeof(QueryAnswerer),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)QueryAnswerer_init,
+    .tp_dealloc = (destructor)QueryAnswerer_dealloc,
+    .tp_methods = QueryAnswerer_methods,
+};
+
 static struct PyModuleDef probe_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "app.index._probe",
-    .m_doc = "Compiled probe of the ordinal map's base (optional; see _ordinals.py).",
+    .m_doc = "Compiled probes of GET /visible's lookup (optional; see _probe.c).",
     .m_size = -1,
 };
+
+static int
+add_type(PyObject *module, PyTypeObject *type, const char *name)
+{
+    if (PyType_Ready(type) < 0) {
+        return -1;
+    }
+    Py_INCREF(type);
+    if (PyModule_AddObject(module, name, (PyObject *)type) < 0) {
+        Py_DECREF(type);
+        return -1;
+    }
+    return 0;
+}
 
 PyMODINIT_FUNC
 PyInit__probe(void)
 {
-    if (PyType_Ready(&BaseProbeType) < 0) {
-        return NULL;
-    }
     PyObject *module = PyModule_Create(&probe_module);
     if (module == NULL) {
         return NULL;
     }
-    Py_INCREF(&BaseProbeType);
-    if (PyModule_AddObject(module, "BaseProbe", (PyObject *)&BaseProbeType) < 0) {
-        Py_DECREF(&BaseProbeType);
+    if (add_type(module, &BaseProbeType, "BaseProbe") < 0 ||
+        add_type(module, &IndexProbeType, "IndexProbe") < 0 ||
+        add_type(module, &QueryAnswererType, "QueryAnswerer") < 0) {
         Py_DECREF(module);
         return NULL;
     }

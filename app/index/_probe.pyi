@@ -1,7 +1,19 @@
-"""Types of the compiled probe (``_probe.c``; optional, see ``_ordinals.py``)."""
+"""Types of the compiled probes (``_probe.c``; optional, see ``_ordinals.py``)."""
 
+from collections.abc import Iterable
 from typing import Any
 
 class BaseProbe:
     def __init__(self, keys: Any, offsets: Any, shift: int) -> None: ...
     def ordinal_of_decimal(self, digits: bytes, /) -> int: ...
+
+class IndexProbe:
+    def __init__(
+        self, base: BaseProbe, delta: dict[int, int], bitmaps: dict[str, Any], every_country: str
+    ) -> None: ...
+    def withheld_decimal(self, digits: bytes, country: str, /) -> bool | None: ...
+
+class QueryAnswerer:
+    def __init__(self, countries: Iterable[str]) -> None: ...
+    # probe: an IndexProbe (checked at run time; typed loosely so the Python twin fits).
+    def answer(self, query: bytes, probe: object, /) -> bytes | None: ...

@@ -8,13 +8,14 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 from pyroaring import BitMap, FrozenBitMap
 
 from app.index import _snapshot
+from app.index._compiled import IndexProbe
 from app.index._countries import ALL_COUNTRIES, check_country_code, encode_countries
 from app.index._ordinals import GOLDEN, MAX_ACCOUNT, NOT_AN_ACCOUNT, U32, U64, OrdinalMap
 
@@ -96,6 +97,42 @@ def _as_ids(accounts: NDArray[Any]) -> U64:
 Compacted = tuple[OrdinalMap, dict[str, BitMap]]
 
 
+class DecimalProbe(Protocol):
+    """A single lookup by an account's decimal digits (``VisibilityIndex.probe``)."""
+
+    def withheld_decimal(self, digits: bytes, country: str, /) -> bool | None: ...
+
+
+class PythonProbe:
+    """The twin of the compiled ``IndexProbe`` (``_probe.c``) where it was not built: the
+    same answers, read from the same structures."""
+
+    __slots__ = ("_bitmaps", "_ordinals")
+
+    def __init__(self, ordinals: OrdinalMap, bitmaps: dict[str, BitMap]) -> None:
+        self._ordinals = ordinals
+        self._bitmaps = bitmaps
+
+    def withheld_decimal(self, digits: bytes, country: str) -> bool | None:
+        """See :meth:`VisibilityIndex.withheld_decimal`."""
+        ordinals = self._ordinals
+        ordinal = ordinals.base_ordinal_of_decimal(digits)
+        if ordinal < 0:
+            if ordinal == NOT_AN_ACCOUNT:
+                return None
+            ordinal = ordinals.delta_ordinal(digits)
+            if ordinal < 0:
+                return False
+        bitmaps = self._bitmaps
+        return ordinal in bitmaps.get(country, _NO_BITMAP) or ordinal in bitmaps[ALL_COUNTRIES]
+
+
+def _probe_of(ordinals: OrdinalMap, bitmaps: dict[str, BitMap]) -> DecimalProbe:
+    if IndexProbe is not None and ordinals.base_probe is not None:
+        return IndexProbe(ordinals.base_probe, ordinals.delta, bitmaps, ALL_COUNTRIES)
+    return PythonProbe(ordinals, bitmaps)
+
+
 def _compacted(ordinals: OrdinalMap, delta_ids: U64, bitmaps: dict[str, BitMap]) -> Compacted:
     """A new ordinal map of only the ids that still have a pair, and the bitmaps remapped to
     it. Reads ``ordinals``' base (immutable), ``delta_ids`` and ``bitmaps``, changes none."""
@@ -164,15 +201,26 @@ class VisibilityIndex:
     Not thread-safe by design; see the package docstring.
     """
 
-    __slots__ = ("_bitmaps", "_compact_threshold", "_journal", "_ordinals", "defer_compaction")
+    __slots__ = (
+        "_bitmaps",
+        "_compact_threshold",
+        "_journal",
+        "_ordinals",
+        "defer_compaction",
+        "probe",
+    )
 
     def __init__(self, *, compact_threshold: int | None = None) -> None:
         """An empty index; ``compact_threshold`` fixes the delta size that compacts."""
         if compact_threshold is not None and compact_threshold < 0:
             raise ValueError("compact_threshold must be >= 0")
         self._compact_threshold = compact_threshold
-        self._ordinals = OrdinalMap()
-        self._bitmaps: dict[str, BitMap] = {ALL_COUNTRIES: BitMap()}
+        self._ordinals: OrdinalMap
+        self._bitmaps: dict[str, BitMap]
+        self.probe: DecimalProbe
+        """Single lookups by decimal digits over the current structures (compiled when
+        ``COMPILED_PROBE``); replaced whenever they are (a build, a compaction)."""
+        self._adopt(OrdinalMap(), {ALL_COUNTRIES: BitMap()})
         # Updates made while a background compaction runs: (added, account, country).
         self._journal: list[tuple[bool, int, str]] | None = None
         self.defer_compaction = False
@@ -227,9 +275,8 @@ class VisibilityIndex:
             if low < MIN_ACCOUNT or int(ids.max()) > MAX_ACCOUNT:
                 raise ValueError("account ids must be in 1..2**63-1")
             unique_hashes, bitmaps = _built(ids, codes, names)
-        index._bitmaps.update(bitmaps)
         # A copy made with huge pages on: the kept keys back every lookup.
-        index._ordinals = OrdinalMap(unique_hashes.copy())
+        index._adopt(OrdinalMap(unique_hashes.copy()), {**index._bitmaps, **bitmaps})
         return index
 
     @classmethod
@@ -238,8 +285,12 @@ class VisibilityIndex:
         index = cls(compact_threshold=compact_threshold)
         ordinals, bitmaps = _snapshot.decode(data)
         bitmaps.setdefault(ALL_COUNTRIES, BitMap())
-        index._ordinals, index._bitmaps = ordinals, bitmaps
+        index._adopt(ordinals, bitmaps)
         return index
+
+    def _adopt(self, ordinals: OrdinalMap, bitmaps: dict[str, BitMap]) -> None:
+        """Make these the index's structures (one swap: readers see old or new, whole)."""
+        self._ordinals, self._bitmaps, self.probe = ordinals, bitmaps, _probe_of(ordinals, bitmaps)
 
     def to_bytes(self) -> bytes:
         """A versioned snapshot of every pair (see :mod:`app.index._snapshot`)."""
@@ -258,17 +309,8 @@ class VisibilityIndex:
     def withheld_decimal(self, digits: bytes, country: str) -> bool | None:
         """:meth:`is_withheld` for an account written in decimal, as a query string has it;
         None when ``digits`` is not an account id (1..2**63-1, canonical: no sign, no
-        leading zero). GET /visible's lookup: one compiled probe when ``COMPILED_PROBE``."""
-        ordinals = self._ordinals
-        ordinal = ordinals.base_ordinal_of_decimal(digits)
-        if ordinal < 0:
-            if ordinal == NOT_AN_ACCOUNT:
-                return None
-            ordinal = ordinals.delta_ordinal(digits)
-            if ordinal < 0:
-                return False
-        bitmaps = self._bitmaps
-        return ordinal in bitmaps.get(country, _NO_BITMAP) or ordinal in bitmaps[ALL_COUNTRIES]
+        leading zero). One compiled call when ``COMPILED_PROBE`` (see :attr:`probe`)."""
+        return self.probe.withheld_decimal(digits, country)
 
     def withheld_many(self, accounts: NDArray[Any], country: str) -> NDArray[np.bool_]:
         """:meth:`is_withheld` for every id of a 1-D integer array, vectorised."""
@@ -339,7 +381,7 @@ class VisibilityIndex:
         if self._journal is not None:
             raise RuntimeError("a background compaction is running")
         ordinals = self._ordinals
-        self._ordinals, self._bitmaps = _compacted(ordinals, ordinals.delta_ids(), self._bitmaps)
+        self._adopt(*_compacted(ordinals, ordinals.delta_ids(), self._bitmaps))
 
     # -- compacting off the event loop ------------------------------------------
 
@@ -368,7 +410,7 @@ class VisibilityIndex:
         journal, self._journal = self._journal, None
         if journal is None:
             raise RuntimeError("no background compaction to finish")
-        self._ordinals, self._bitmaps = compacted
+        self._adopt(*compacted)
         for added, account, country in journal:
             if added:
                 self.add(account, country)

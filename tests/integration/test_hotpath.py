@@ -105,6 +105,12 @@ def test_fast_path_and_route_agree_on_any_account_and_country(
         "account=012&country=IN",
         "&country=IN",
         "account=12&country=iN",
+        "account=12&min_revision=0&country=IN",
+        "account=12&min_revision=999999&country=IN",
+        "account=9223372036854775807&country=de",
+        "account=13&country=xx",
+        "account=12&country=ZZ",
+        "account=12&country=IN&",
     ],
 )
 def test_fast_path_and_route_agree_on_edge_cases(

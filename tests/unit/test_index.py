@@ -720,7 +720,7 @@ def test_withheld_decimal_hands_malformed_ids_back(digits: bytes) -> None:
 
 
 def test_probe_is_compiled_under_ci() -> None:
-    from app.index._ordinals import COMPILED_PROBE
+    from app.index import COMPILED_PROBE
 
     if not COMPILED_PROBE and os.environ.get("CI") != "true":
         pytest.skip("app/index/_probe.c was not compiled (no C compiler at install)")
