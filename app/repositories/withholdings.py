@@ -164,6 +164,13 @@ def list_due(session: Session, *, now: datetime, limit: int) -> list[Withholding
     return list(session.execute(stmt).scalars())
 
 
+NEXT_EXPIRY_SQL = (
+    "SELECT expires_at FROM withholding WHERE lifted_at IS NULL AND expires_at IS NOT NULL"
+    " ORDER BY expires_at LIMIT 1"
+)
+"""``next_expiry`` in plain SQL, for a raw connection (``app.quick_reads``); tested equal."""
+
+
 def next_expiry(session: Session) -> datetime | None:
     stmt = (
         select(Withholding.expires_at)
