@@ -11,7 +11,10 @@ import), not the number of runs. Sections (``--only``): http, index, cold, bulk.
    rules loaded, half the lookups withheld: ``wrk -t1 -c64 -d5s`` with a Lua script rotating
    through pre-generated paths; uvicorn, then granian. Bare and app runs alternate, 5 each (3
    with ``--quick``); the ratio is the median of the pairwise ratios. Each run also records how
-   busy both cores were, and requests per second of server CPU time as a cross-check.
+   busy both cores were, and requests per second of server CPU time as a cross-check. A second
+   cross-check runs both servers at once on the same core (two wrk, 32 connections each), so a
+   host whose CPU speed drifts from second to second slows both alike: the ratio of their
+   requests per CPU second is the cost ratio with that drift cancelled.
    1c: the ASGI callables' cost per call in-process (``bench._asgi_cost``), which the ratio
    can be predicted from.
 2. ``GET /visible`` p99 at 80% of its own peak (rate-paced wrk: the method is printed).
@@ -45,6 +48,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -374,6 +378,35 @@ class Suite:
             "below ~95% was held back by its client, not by its own work"
         )
 
+    def _side_by_side(self, bare: Server, app: Server, script: Path) -> list[float]:
+        """Both servers loaded at once on their shared core, ``runs`` times: per run, the
+        app's requests per second of its CPU time over the bare app's."""
+        ratios: list[float] = []
+        half = WRK_CONNECTIONS // 2
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for _ in range(self.plan.runs):
+                with (
+                    CoreMeter(self.server_cpu, bare) as bare_meter,
+                    CoreMeter(self.server_cpu, app) as app_meter,
+                ):
+                    runs = [
+                        pool.submit(
+                            run_wrk,
+                            server.url,
+                            script,
+                            duration_s=WRK_SECONDS,
+                            connections=half,
+                            cpu=self.client_cpu,
+                        )
+                        for server in (bare, app)
+                    ]
+                    bare_result, app_result = (run.result() for run in runs)
+                bare_rate = Measured(bare_result, bare_meter.server_share, 0, 0)
+                app_rate = Measured(app_result, app_meter.server_share, 0, 0)
+                if bare_rate.per_server_second:
+                    ratios.append(app_rate.per_server_second / bare_rate.per_server_second)
+        return ratios
+
     def _throughput(self, row: Row, bare: Server, app: Server, script: Path) -> None:
         self._wrk_pair((bare, script), (app, script), runs=1, seconds=2)  # warm-up, discarded
         bare_runs, app_runs = self._wrk_pair((bare, script), (app, script), self.plan.runs)
@@ -411,7 +444,17 @@ class Suite:
                 f"or a busy core does not move): app {app_cpu:,.0f}, bare {bare_cpu:,.0f}, "
                 f"ratio {app_cpu / bare_cpu:.2f}"
             )
+        side_by_side = self._side_by_side(bare, app, script) if self.server_cpu is not None else []
+        if side_by_side:
+            row.notes.append(
+                f"both servers at once on CPU {self.server_cpu} (two wrk, "
+                f"{WRK_CONNECTIONS // 2} connections each, {WRK_SECONDS} s; a cross-check that "
+                f"CPU speed drifting between runs does not move): requests per CPU second, app / "
+                f"bare, per run {[round(r, 2) for r in side_by_side]}, median "
+                f"{statistics.median(side_by_side):.2f}"
+            )
         row.extra = {
+            "side_by_side_ratios": side_by_side,
             "per_server_cpu_second": {"app": app_cpu, "bare": bare_cpu},
             "app_client_cpu": [m.client_busy for m in app_runs],
             "bare_client_cpu": [m.client_busy for m in bare_runs],
