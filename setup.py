@@ -1,8 +1,8 @@
 """The one build step pyproject.toml cannot declare (setuptools calls it experimental there).
 
-``app.index._probe`` speeds up the GET /visible probe. It is optional: without a C compiler
-the package installs without it, and ``app/index/_ordinals.py`` probes in Python instead
-(same answers, more time; ``withheld`` logs which one it uses at start).
+``app.index._probe`` answers GET /visible's common query in one call. It is optional: without
+a C compiler the package installs without it, and Python twins (``app/index/_compiled.py`` says
+which is whose) answer instead: the same answers, more time; ``withheld`` logs which runs.
 """
 
 from setuptools import Extension, setup
