@@ -17,7 +17,9 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from app.config import Settings
+from app.db import Database
 from app.main import create_app
+from app.migrate import upgrade_to_head
 
 PG_ADMIN_URL = os.environ.get(
     "WITHHELD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -81,6 +83,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'withheld.db'}"
     databases: PgDatabases = request.getfixturevalue("pg_databases")
     return databases.create()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """The test's database, migrated, for direct reads and writes (no service in front)."""
+    database = Database.from_url(database_url)
+    upgrade_to_head(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:

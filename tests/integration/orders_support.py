@@ -4,16 +4,12 @@ choose the instants itself)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 
-from app.db import Database
-from app.migrate import upgrade_to_head
 from tests.conftest import AUTH
 
 ORDER: dict[str, Any] = {
@@ -24,15 +20,6 @@ ORDER: dict[str, Any] = {
     "received_at": "2021-02-01T09:30:00Z",
     "document_url": "https://lumendatabase.org/notices/12345",
 }
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    """The test's database, migrated, for writing with chosen instants."""
-    database = Database.from_url(database_url)
-    upgrade_to_head(database.engine)
-    yield database
-    database.dispose()
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:

@@ -22,7 +22,6 @@ from tests.conftest import ADMIN_TOKEN, AUTH, OTHER_TOKEN
 from tests.integration.orders_support import (
     audit_entries,
     create_order,
-    db,
     decide,
     instant,
     lift,
@@ -30,8 +29,6 @@ from tests.integration.orders_support import (
     rfc3339,
     withhold,
 )
-
-__all__ = ["db"]  # the fixture, imported for the tests below
 
 BOB = {"Authorization": f"Bearer {OTHER_TOKEN}"}
 ENTRY_FIELDS = {"at", "actor", "action", "account", "country", "order_id", "justification"}

@@ -10,26 +10,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
-
 from app.db import Database
-from app.migrate import upgrade_to_head
 from app.repositories import changelog
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
 
 TERMS = RuleTerms(reason="order", order_ref=None, expires_at=None)
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database.from_url(database_url)
-    upgrade_to_head(database.engine)
-    yield database
-    database.dispose()
 
 
 def _committed(db: Database) -> list[tuple[int, int]]:

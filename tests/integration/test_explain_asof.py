@@ -20,7 +20,6 @@ from tests.conftest import AUTH
 from tests.integration.orders_support import (
     ORDER,
     create_order,
-    db,
     decide,
     instant,
     lift,
@@ -29,8 +28,6 @@ from tests.integration.orders_support import (
     rules_of,
     withhold,
 )
-
-__all__ = ["db"]  # the fixture, imported for the tests below
 
 MICROSECOND = timedelta(microseconds=1)
 

@@ -24,7 +24,6 @@ from tests.integration.orders_support import (
     ORDER,
     audit_entries,
     create_order,
-    db,
     decide,
     is_visible,
     lift,
@@ -33,8 +32,6 @@ from tests.integration.orders_support import (
     withheld_in,
     withhold,
 )
-
-__all__ = ["db"]  # the fixture, imported for the tests below
 
 
 def _error_locs(response: Any) -> list[list[Any]]:

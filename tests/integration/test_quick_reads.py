@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,19 +17,6 @@ from app.repositories import changelog, withholdings
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
 from app.sync import ChangelogFollower
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database.from_url(database_url)
-    upgrade_to_head(database.engine)
-    yield database
-    database.dispose()
 
 
 def _withhold(db: Database, account: int, expires_at: datetime | None = None) -> None:

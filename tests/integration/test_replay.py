@@ -3,17 +3,14 @@ the bitmaps a process reaches by applying the changelog up to n, whatever the hi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
 from app.db import Database
 from app.domain import LiftReason
-from app.migrate import upgrade_to_head
 from app.replica import Replica
 from app.repositories import changelog, snapshots
 from app.services import withholdings as service
@@ -33,14 +30,6 @@ OPS = st.lists(
     ),
     max_size=25,
 )
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database.from_url(database_url)
-    upgrade_to_head(database.engine)
-    yield database
-    database.dispose()
 
 
 def _reset(db: Database) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import anyio
@@ -12,7 +11,6 @@ from app import sync
 from app.config import Settings
 from app.db import Database
 from app.domain import LiftReason
-from app.migrate import upgrade_to_head
 from app.replica import Replica
 from app.repositories import changelog, snapshots, withholdings
 from app.services import withholdings as service
@@ -20,19 +18,6 @@ from app.services.withholdings import RuleTerms
 from app.sync import ChangelogFollower, load_state
 
 TERMS = RuleTerms(reason="r", order_ref=None, expires_at=None)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database.from_url(database_url)
-    upgrade_to_head(database.engine)
-    yield database
-    database.dispose()
 
 
 def _withhold(db: Database, accounts: range, country: str = "IN") -> None:

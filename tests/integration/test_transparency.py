@@ -20,9 +20,7 @@ from app.domain import DecisionAction, DeclineCategory, LiftReason
 from app.services import orders as order_service
 from app.services import withholdings as withholding_service
 from tests.conftest import ClientFactory
-from tests.integration.orders_support import create_order, db, decide, lift, ok, rfc3339
-
-__all__ = ["db"]  # the fixture, imported for the tests below
+from tests.integration.orders_support import create_order, decide, lift, ok, rfc3339
 
 AUTHORITIES = {"IN": ["MeitY", "DoT"], "TR": ["BTK"], "DE": ["BfJ", "=cmd|' /C calc'!A0"]}
 CATEGORIES = [c.value for c in DeclineCategory]

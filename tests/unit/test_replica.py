@@ -14,11 +14,6 @@ from app.index._visibility import Compacted
 from app.replica import Replica
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _withholds(first_revision: int, accounts: range, country: str) -> list[Change]:
     return [
         Change(revision=first_revision + i, op=ChangeOp.WITHHOLD, account=a, country=country)
