@@ -290,12 +290,17 @@ def test_sigterm_lets_granian_answer_what_it_started_and_exit_0(
 ) -> None:
     env = {"WITHHELD_METRICS_DIR": str(tmp_path / "metrics")}
     with running(database_url, kinds=["granian"], workers=[2], env={**ENV, **env}) as (server,):
-        time.sleep(1.2)  # both workers have published their gauges
-        workers = {
-            int(dict(labels)["pid"])
-            for name, labels in _samples(server.url)
-            if name == "withheld_revision_applied"
-        }
+        # Both workers have published their gauges (each once a second after it starts; on a
+        # slow host the second may start well after the first answered /readyz).
+        deadline = time.monotonic() + 10
+        workers: set[int] = set()
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            workers = {
+                int(dict(labels)["pid"])
+                for name, labels in _samples(server.url)
+                if name == "withheld_revision_applied"
+            }
         assert len(workers) == 2
         with ThreadPoolExecutor(1) as pool:
             # Waits 1 s for a revision that never comes, then answers 503: still in flight
