@@ -31,7 +31,6 @@ import math
 import sys
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -95,7 +94,6 @@ class OrdinalMap:
         "_shift",
         "_sorted_delta",
         "_sorted_delta_ordinals",
-        "base_ordinal_of_decimal",
         "base_probe",
     )
 
@@ -132,16 +130,8 @@ class OrdinalMap:
         self._sorted_delta: OrdinalMap | None = None
         self._sorted_delta_ordinals: U32 = np.zeros(0, dtype=np.uint32)
         self.base_probe = BaseProbe(keys, offsets, shift) if BaseProbe is not None else None
-        """The compiled probe of the base (None without ``_probe.c``)."""
-        self.base_ordinal_of_decimal: Callable[[bytes], int] = (
-            self.base_probe.ordinal_of_decimal
-            if self.base_probe is not None
-            else self._python_base_ordinal_of_decimal
-        )
-        """The base ordinal of an account written in decimal digits (as a query string has
-        it): ``NOT_IN_BASE`` when the base lacks it (look in the delta), ``NOT_AN_ACCOUNT``
-        unless the digits are an id in 1..2**63-1 written canonically (1-19 ASCII digits, no
-        leading zero). One compiled call when ``COMPILED_PROBE``."""
+        """The base's compiled probe, None without ``_probe.c``: its ``ordinal_of_decimal`` is
+        :meth:`base_ordinal_of_decimal` compiled, and the compiled index probe searches with it."""
 
     @classmethod
     def from_parts(cls, sorted_hashes: U64, delta_ids: U64) -> OrdinalMap:
@@ -208,8 +198,11 @@ class OrdinalMap:
             return i
         return NOT_IN_BASE
 
-    def _python_base_ordinal_of_decimal(self, digits: bytes) -> int:
-        """``base_ordinal_of_decimal`` without the compiled probe."""
+    def base_ordinal_of_decimal(self, digits: bytes) -> int:
+        """The base ordinal of an account written in decimal digits (as a query string has
+        it): ``NOT_IN_BASE`` when the base lacks it (look in the delta), ``NOT_AN_ACCOUNT``
+        unless the digits are an id in 1..2**63-1 written canonically (1-19 ASCII digits, no
+        leading zero). ``base_probe.ordinal_of_decimal`` is its compiled twin."""
         if not (len(digits) <= 19 and digits.isdigit() and digits[0] != 0x30):
             return NOT_AN_ACCOUNT  # b"".isdigit() is False; bytes.isdigit() is ASCII-only
         account = int(digits)

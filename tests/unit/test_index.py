@@ -689,8 +689,12 @@ NOT_ACCOUNTS = [
 
 
 def _probes(index: VisibilityIndex) -> list[Callable[[bytes], int]]:
+    """The base probe in Python and, when built, compiled."""
     ordinals = index._ordinals
-    return [ordinals.base_ordinal_of_decimal, ordinals._python_base_ordinal_of_decimal]
+    probes: list[Callable[[bytes], int]] = [ordinals.base_ordinal_of_decimal]
+    if ordinals.base_probe is not None:
+        probes.append(ordinals.base_probe.ordinal_of_decimal)
+    return probes
 
 
 @FAST
