@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +25,7 @@ from pathlib import Path
 
 from bench import bench_index
 from bench._asgi_cost import ASGI, _scope
+from bench._callgrind import VALGRIND, instrument, require_valgrind, total_instructions
 from bench._data import lookup_paths
 from bench.bare_app import Message, Scope
 from tests.servers import ROOT
@@ -46,16 +45,11 @@ async def _calls(app: ASGI, scopes: list[Scope], calls: int) -> None:
         await app(scopes[i % len(scopes)], receive, send)
 
 
-def _instrument(state: str) -> None:
-    command = ["callgrind_control", "-i", state, str(os.getpid())]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-
-
 async def _warm_then_count(app: ASGI, scopes: list[Scope], calls: int) -> None:
     await _calls(app, scopes, 3 * len(scopes))  # every path, specialised by the interpreter
-    _instrument("on")
+    instrument(os.getpid(), "on")
     await _calls(app, scopes, calls)
-    _instrument("off")
+    instrument(os.getpid(), "off")
 
 
 def _child(target: str, rules: int, calls: int) -> None:
@@ -79,9 +73,7 @@ def _child(target: str, rules: int, calls: int) -> None:
 def _count(target: str, rules: int, calls: int, folder: Path) -> int:
     out = folder / f"callgrind.{target}"
     command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--instr-atstart=no",
+        *VALGRIND,
         f"--callgrind-out-file={out}",
         sys.executable,
         "-m",
@@ -96,10 +88,7 @@ def _count(target: str, rules: int, calls: int, folder: Path) -> int:
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(f"{target}: valgrind exited {done.returncode}: {done.stderr[-2000:]}")
-    match = re.search(r"^totals: (\d+)", out.read_text(), re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"{target}: no totals in {out}")
-    return int(match.group(1))
+    return total_instructions(out)
 
 
 def main() -> None:
@@ -111,8 +100,7 @@ def main() -> None:
     if args.child:
         _child(args.child, args.rules, args.calls)
         return
-    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
-        sys.exit("valgrind not found: install it (`apt-get install valgrind`), then rerun")
+    require_valgrind()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         counts = {target: _count(target, args.rules, args.calls, work) for target in TARGETS}

@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,15 +25,12 @@ from pathlib import Path
 import httpx
 
 from bench import bench_index
+from bench._callgrind import VALGRIND, require_valgrind, total_instructions
 from bench._data import load_sqlite, lookup_paths
 from tests.servers import ROOT, free_port, poll_readyz, server_command
 
 TARGETS = {"bare": "bench.bare_app:app", "app": "app.main:app"}
 SEED = 20_240_601
-
-
-def _instrument(pid: int, state: str) -> None:
-    subprocess.run(["callgrind_control", "-i", state, str(pid)], check=True, capture_output=True)
 
 
 def _count(
@@ -45,13 +39,7 @@ def _count(
     """Event-loop-thread instructions over ``requests`` requests then ``idle_s`` seconds, and
     how long that took."""
     port = free_port()
-    valgrind = [
-        "valgrind",
-        "--tool=callgrind",
-        "--instr-atstart=no",
-        "--separate-threads=yes",
-        f"--callgrind-out-file={out}",
-    ]
+    valgrind = [*VALGRIND, "--separate-threads=yes", f"--callgrind-out-file={out}"]
     command = server_command(target, port=port, cpu=1)
     command[3:3] = valgrind  # after "taskset -c 1"
     process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
@@ -78,11 +66,7 @@ def _count(
     finally:
         process.terminate()
         process.wait(timeout=60)
-    main_thread = Path(f"{out}-01")  # thread 1: the event loop
-    match = re.search(r"^totals: (\d+)", main_thread.read_text(), re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"no totals in {main_thread}")
-    return int(match.group(1)), elapsed
+    return total_instructions(Path(f"{out}-01")), elapsed  # thread 1: the event loop
 
 
 def main() -> None:
@@ -91,8 +75,7 @@ def main() -> None:
     parser.add_argument("--rules", type=int, default=100_000)
     parser.add_argument("--idle", type=float, default=10.0, help="seconds counted without requests")
     args = parser.parse_args()
-    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
-        sys.exit("valgrind not found: install it (`apt-get install valgrind`), then rerun")
+    require_valgrind()
     work = bench_index.make_workload(args.rules, SEED)
     paths = [path for path, _ in lookup_paths(work)]
     per_request: dict[str, float] = {}
