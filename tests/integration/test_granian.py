@@ -22,6 +22,7 @@ import pytest
 
 from tests.conftest import ADMIN_TOKEN
 from tests.integration.test_metrics import _samples, assert_two_worker_totals, send_traffic
+from tests.integration.test_persistence import wait_until
 from tests.servers import free_port, poll_readyz, running
 
 pytestmark = pytest.mark.slow
@@ -290,18 +291,19 @@ def test_sigterm_lets_granian_answer_what_it_started_and_exit_0(
 ) -> None:
     env = {"WITHHELD_METRICS_DIR": str(tmp_path / "metrics")}
     with running(database_url, kinds=["granian"], workers=[2], env={**ENV, **env}) as (server,):
-        # Both workers have published their gauges (each once a second after it starts; on a
-        # slow host the second may start well after the first answered /readyz).
-        deadline = time.monotonic() + 10
-        workers: set[int] = set()
-        while len(workers) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-            workers = {
+
+        def workers() -> set[int]:
+            return {
                 int(dict(labels)["pid"])
                 for name, labels in _samples(server.url)
                 if name == "withheld_revision_applied"
             }
-        assert len(workers) == 2
+
+        # Both workers have published their gauges (each once a second after it starts; on a
+        # slow host the second may start well after the first answered /readyz).
+        wait_until(lambda: len(workers()) == 2, within_s=10)
+        pids = workers()
+        assert len(pids) == 2
         with ThreadPoolExecutor(1) as pool:
             # Waits 1 s for a revision that never comes, then answers 503: still in flight
             # when the signal arrives.
@@ -320,7 +322,7 @@ def test_sigterm_lets_granian_answer_what_it_started_and_exit_0(
     assert took < 5
     assert answer.status_code == 503
     assert answer.json()["detail"].startswith("min_revision:")
-    assert all(_gone(pid) for pid in workers)
+    assert all(_gone(pid) for pid in pids)
     assert "Traceback" not in server.output()
 
 
