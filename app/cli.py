@@ -9,6 +9,7 @@ import time
 
 from app.auth import generate_token
 from app.db import Database
+from app.logs import GRANIAN_LOGGERS, UVICORN_LOGGERS, server_log_config
 
 SERVERS = ("uvicorn", "granian")
 
@@ -30,15 +31,18 @@ def _serve(args: argparse.Namespace) -> int:
         )
     _database().dispose()  # migrate once here, before the workers start
     if args.server == "granian":
-        _serve_granian(args)
+        _serve_granian(args, json_logs=json_logs)
     else:
-        _serve_uvicorn(args)
+        _serve_uvicorn(args, json_logs=json_logs)
     return 0
 
 
-def _serve_uvicorn(args: argparse.Namespace) -> None:
+def _serve_uvicorn(args: argparse.Namespace, *, json_logs: bool) -> None:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
+    # uvicorn's own default when not JSON (None would turn its logs off).
+    log_config = server_log_config(UVICORN_LOGGERS) if json_logs else LOGGING_CONFIG
     uvicorn.run(
         "app.main:app",
         host=args.host,
@@ -46,10 +50,11 @@ def _serve_uvicorn(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level="info",
         access_log=False,
+        log_config=log_config,
     )
 
 
-def _serve_granian(args: argparse.Namespace) -> None:
+def _serve_granian(args: argparse.Namespace, *, json_logs: bool) -> None:
     # Granian's documented Python entry point (what `python -m granian` builds from its flags),
     # not its embeddable server: that one is marked experimental and runs a single worker.
     from granian import Granian
@@ -63,6 +68,7 @@ def _serve_granian(args: argparse.Namespace) -> None:
         interface=Interfaces.ASGI,
         workers=args.workers,
         log_level=LogLevels.info,
+        log_dictconfig=server_log_config(GRANIAN_LOGGERS) if json_logs else None,
         log_access=False,
     ).serve()
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -23,6 +25,34 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
+# The HTTP servers' own loggers (and their children, such as ``_granian.serve``).
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+GRANIAN_LOGGERS = ("_granian", "granian.access")
+
+
+def server_log_config(loggers: Iterable[str]) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` that makes a server's ``loggers`` write JSON lines.
+
+    Given to uvicorn (``log_config``) or granian (``log_dictconfig``) by ``withheld serve``, so
+    that their main process, which never imports the app, speaks JSON too; each worker then
+    also runs :func:`configure_logging`."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "handlers": {
+            "json": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            name: {"handlers": ["json"], "level": "INFO", "propagate": False} for name in loggers
+        },
+    }
+
+
 def configure_logging(*, log_format: str, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
@@ -35,7 +65,7 @@ def configure_logging(*, log_format: str, level: str) -> None:
     root.propagate = False
     if log_format == "json":
         # uvicorn configured its loggers before importing us: make them speak JSON too.
-        for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "_granian", "granian.access"):
+        for name in (*UVICORN_LOGGERS, *GRANIAN_LOGGERS):
             logger = logging.getLogger(name)
             logger.handlers[:] = [handler]
             logger.propagate = False

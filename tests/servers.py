@@ -158,3 +158,52 @@ def running(
     finally:
         for server in servers:
             server.stop()
+
+
+# -- withheld serve ----------------------------------------------------------------------------
+
+
+def cli_env(**values: str) -> dict[str, str]:
+    """This process's environment without any WITHHELD_ variable, plus ``values``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("WITHHELD_")}
+    return {**env, **values}
+
+
+@contextmanager
+def cli_serving(
+    *options: str, env: dict[str, str], cwd: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    """``withheld serve`` on 127.0.0.1 and a free port, its output in ``cwd/serve.log``;
+    stopped with SIGTERM after (unless the test stopped it)."""
+    port = free_port()
+    log = cwd / "serve.log"
+    command = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "--port", str(port), *options],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process, f"http://127.0.0.1:{port}", log
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def wait_cli_ready(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
+    """Wait (up to 30 s) until the ``cli_serving`` server at ``base`` is ready."""
+
+    def output() -> str:
+        return log.read_text(errors="replace")
+
+    if not poll_readyz(process, base, deadline=time.perf_counter() + 30, poll_s=0.1, log=output):
+        raise TimeoutError(output())

@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pytest
 from tests.conftest import ADMIN_TOKEN
 from tests.integration.test_metrics import _samples, assert_two_worker_totals, send_traffic
 from tests.integration.test_persistence import wait_until
-from tests.servers import free_port, poll_readyz, running
+from tests.servers import cli_env, cli_serving, running, wait_cli_ready
 
 pytestmark = pytest.mark.slow
 
@@ -329,54 +328,12 @@ def test_sigterm_lets_granian_answer_what_it_started_and_exit_0(
 # -- d) withheld serve --server granian --------------------------------------------------------
 
 
-def _cli_env(**values: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("WITHHELD_")}
-    return {**env, **values}
-
-
-@contextmanager
-def cli_serving(
-    *options: str, env: dict[str, str], cwd: Path
-) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
-    """``withheld serve`` on 127.0.0.1 and a free port; stopped with SIGTERM after."""
-    port = free_port()
-    log = cwd / "serve.log"
-    command = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "--port", str(port), *options],
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield process, f"http://127.0.0.1:{port}", log
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-
-
-def _wait_ready(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    def output() -> str:
-        return log.read_text(errors="replace")
-
-    if not poll_readyz(process, base, deadline=time.perf_counter() + 30, poll_s=0.1, log=output):
-        raise TimeoutError(output())
-
-
 def test_serve_with_server_granian_prints_a_token_that_can_write(
     database_url: str, tmp_path: Path
 ) -> None:
-    env = _cli_env(WITHHELD_DATABASE_URL=database_url)
+    env = cli_env(WITHHELD_DATABASE_URL=database_url)
     with cli_serving("--server", "granian", env=env, cwd=tmp_path) as (process, base, log):
-        _wait_ready(process, base, log)
+        wait_cli_ready(process, base, log)
         found = re.search(r"WITHHELD_TOKEN=(\S+)", log.read_text())
         assert found, log.read_text()
         token = found.group(1)
@@ -403,13 +360,13 @@ def test_serve_with_server_granian_prints_a_token_that_can_write(
 
 
 def test_withheld_server_variable_chooses_the_server(tmp_path: Path) -> None:
-    env = _cli_env(
+    env = cli_env(
         WITHHELD_SERVER="granian",
         WITHHELD_DATABASE_URL=f"sqlite:///{tmp_path / 'w.db'}",
         WITHHELD_ADMIN_TOKENS=ENV["WITHHELD_ADMIN_TOKENS"],
     )
     with cli_serving(env=env, cwd=tmp_path) as (process, base, log):
-        _wait_ready(process, base, log)
+        wait_cli_ready(process, base, log)
         assert httpx.get(f"{base}/healthz").headers["server"] == "granian"
     assert "WITHHELD_TOKEN" not in log.read_text()  # tokens configured: none generated
 
@@ -418,7 +375,7 @@ def test_unknown_withheld_server_is_refused(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", "serve"],
         cwd=tmp_path,
-        env=_cli_env(WITHHELD_SERVER="gunicorn"),
+        env=cli_env(WITHHELD_SERVER="gunicorn"),
         capture_output=True,
         text=True,
         timeout=30,

@@ -1,15 +1,19 @@
-"""Logs: one JSON object per line on request, never a token, and a useful start-up message."""
+"""Logs: one JSON object per line on request (from every process of `withheld serve`), never a
+token, and a useful start-up message."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN
-from tests.servers import running
+from tests.servers import cli_env, cli_serving, running, wait_cli_ready
 
 pytestmark = pytest.mark.slow
 
@@ -44,3 +48,30 @@ def test_json_logs_are_one_object_per_line_and_never_show_a_token(database_url: 
     assert "alice" in messages  # tokens are named, never shown
     assert ADMIN_TOKEN not in output
     assert "wrong-token-0000000000" not in output
+
+
+# What each server's main process says on its own (it never imports the app).
+MAIN_PROCESS_SAYS = {"uvicorn": "Started parent process", "granian": "Starting granian"}
+
+
+@pytest.mark.parametrize("server", sorted(MAIN_PROCESS_SAYS))
+def test_withheld_serve_with_json_logs_writes_json_from_every_process(
+    server: str, database_url: str, tmp_path: Path
+) -> None:
+    env = cli_env(
+        WITHHELD_DATABASE_URL=database_url,
+        WITHHELD_ADMIN_TOKENS=f"alice:{ADMIN_TOKEN}",
+        WITHHELD_LOG_FORMAT="json",
+    )
+    options = ("--server", server, "--workers", "2")
+    with cli_serving(*options, env=env, cwd=tmp_path) as (process, base, log):
+        wait_cli_ready(process, base, log)
+        assert httpx.get(f"{base}/visible?account=12&country=IN").status_code == 200
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # every line parses
+    assert all({"at", "level", "logger", "message"} <= entry.keys() for entry in entries)
+    messages = [entry["message"] for entry in entries]
+    assert any(MAIN_PROCESS_SAYS[server] in message for message in messages), messages
+    assert sum(message.startswith("database:") for message in messages) == 2  # both workers
