@@ -100,25 +100,25 @@ def _openapi(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     import getpass
 
-    from app import importer
+    from app import rule_files
 
     started = time.monotonic()
 
     def progress(done: int) -> None:
         print(f"\rvalidated {done:,} rules", end="", file=sys.stderr, flush=True)
 
-    with importer.read_text(args.file) as handle:
+    with rule_files.read_text(args.file) as handle:
         try:
-            items, terms = importer.parse_rules(
+            items, terms = rule_files.parse_rules(
                 handle, default_reason=args.reason, progress=progress
             )
-        except importer.InvalidImportError as invalid:
+        except rule_files.InvalidImportError as invalid:
             print(f"\nnothing imported: {args.file} has errors:\n{invalid}", file=sys.stderr)
             return 2
     print(f"\rvalidated {len(items):,} rules; writing in one transaction…", file=sys.stderr)
     db = _database()
     try:
-        summary = importer.import_rules(db, items, terms, actor=f"cli:{getpass.getuser()}")
+        summary = rule_files.import_rules(db, items, terms, actor=f"cli:{getpass.getuser()}")
     finally:
         db.dispose()
     print(
@@ -132,15 +132,15 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from app import importer
+    from app import rule_files
 
     db = _database()
     try:
         if args.output == "-":
-            count = importer.export_rules(db, sys.stdout)
+            count = rule_files.export_rules(db, sys.stdout)
         else:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
-                count = importer.export_rules(db, out)
+                count = rule_files.export_rules(db, out)
     finally:
         db.dispose()
     print(f"exported {count:,} active rules", file=sys.stderr)

@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from app.countries import ALL_COUNTRIES, COUNTRY_CODES
+from app.index import MAX_ID as MAX_ID
+from app.iso3166 import ALL_COUNTRIES, COUNTRY_CODES
 
 RULE_COUNTRIES: Final = COUNTRY_CODES | {ALL_COUNTRIES}
-
-MAX_ACCOUNT: Final = 2**63 - 1
 
 
 def _at_most(limit: str) -> str:
@@ -30,7 +29,7 @@ def _at_most(limit: str) -> str:
     return "^(" + "|".join([shorter, *same_length]) + ")$"
 
 
-ACCOUNT_PATTERN: Final = _at_most(str(2**63 - 1))
+ACCOUNT_PATTERN: Final = _at_most(str(MAX_ID))
 
 
 def _any_case(codes: frozenset[str]) -> str:
@@ -44,7 +43,7 @@ RULE_COUNTRY_PATTERN: Final = _any_case(COUNTRY_CODES | {ALL_COUNTRIES})
 _ACCOUNT_RE: Final = re.compile(r"[1-9][0-9]{0,18}")
 
 ACCOUNT_ERROR: Final = (
-    "must be a decimal string of an integer from 1 to 9223372036854775807 "
+    f"must be a decimal string of an integer from 1 to {MAX_ID} "
     "(no sign, exponent or leading zeros)"
 )
 COUNTRY_ERROR: Final = "must be an assigned ISO 3166-1 alpha-2 country code"
@@ -58,7 +57,7 @@ def parse_account(raw: object) -> int:
     if type(raw) is not str or _ACCOUNT_RE.fullmatch(raw) is None:
         raise ValueError(ACCOUNT_ERROR)
     value = int(raw)
-    if value > MAX_ACCOUNT:
+    if value > MAX_ID:
         raise ValueError(ACCOUNT_ERROR)
     return value
 

@@ -1,6 +1,6 @@
 """The application: ``uvicorn app.main:app``.
 
-Request flow: ``VisibilityFastPath`` (the hot path: well-formed ``GET``/``POST /visible`` answered
+Request flow: ``FastPath`` (the hot path: well-formed ``GET``/``POST /visible`` answered
 from memory) → ``RequestMetrics`` → ``RevisionHeader`` → ``BodyLimit`` → FastAPI (everything
 else, and the OpenAPI document).
 """
@@ -17,20 +17,19 @@ from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app import errors
-from app.api import audit, changes, health, orders, reports, visibility, withholdings
-from app.asgi import BodyLimit, RevisionHeader
+from app.api import audit, changes, errors, health, orders, reports, visibility, withholdings
 from app.auth import TokenRegistry
 from app.config import Settings, get_settings
 from app.db import Database
-from app.hotpath import VisibilityFastPath
+from app.edge.fast_path import FastPath
+from app.edge.layers import BodyLimit, RevisionHeader
+from app.edge.metrics import Metrics, RequestMetrics, default_metrics_dir
 from app.index import COMPILED_PROBE
 from app.logs import configure_logging
-from app.metrics import Metrics, RequestMetrics, default_metrics_dir
 from app.migrate import require_head, upgrade_to_head
-from app.replica import Replica
+from app.replication.follower import ChangelogFollower
+from app.replication.replica import Replica
 from app.runtime import Runtime
-from app.sync import ChangelogFollower
 
 log = logging.getLogger("withheld")
 
@@ -120,7 +119,7 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
     return api
 
 
-class WithheldApp(VisibilityFastPath):
+class WithheldApp(FastPath):
     """The ASGI application. ``api`` is the FastAPI app (routes, OpenAPI); ``replica`` the index.
 
     It *is* the fast path (a subclass, not a wrapper); servers run its ``asgi`` coroutine

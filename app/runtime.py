@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from app.auth import TokenRegistry
 from app.config import Settings
 from app.db import Database
-from app.metrics import Metrics
-from app.replica import Replica
-from app.sync import ChangelogFollower
+from app.edge.metrics import Metrics
+from app.replication.follower import ChangelogFollower
+from app.replication.replica import Replica
 
 
 @dataclass

@@ -20,7 +20,7 @@ import numpy as np
 
 from app.domain import Change, ChangeOp
 from app.index import VisibilityIndex
-from app.replica import Replica
+from app.replication.replica import Replica
 from bench import bench_index
 
 SEED = 20_240_601

@@ -1,4 +1,4 @@
-"""Regenerate app/countries.py from pycountry (a dev dependency; the service itself needs none).
+"""Regenerate app/iso3166.py from pycountry (a dev dependency; the service itself needs none).
 
 Run: .venv/bin/python scripts/generate_countries.py
 """
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pycountry
 
-TARGET = Path(__file__).resolve().parent.parent / "app" / "countries.py"
+TARGET = Path(__file__).resolve().parent.parent / "app" / "iso3166.py"
 
 
 def render() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.db import Database
-from app.repositories import withholdings
+from app.repositories.active_pairs import load_active_pairs
 
 
 def active_pairs(database_url: str) -> set[tuple[int, str]]:
@@ -11,7 +11,7 @@ def active_pairs(database_url: str) -> set[tuple[int, str]]:
     db = Database.from_url(database_url)
     try:
         with db.reading() as session:
-            accounts, countries = withholdings.load_active_pairs(session)
+            accounts, countries = load_active_pairs(session)
     finally:
         db.dispose()
     return {

@@ -18,7 +18,7 @@ from typing import Any
 
 import schemathesis
 
-from app.schemas import _RFC3339
+from app.schemas.common import _RFC3339
 
 
 def _future() -> str:

@@ -7,16 +7,16 @@ from typing import Annotated
 from anyio import to_thread
 from fastapi import APIRouter, Query
 
-from app.api.common import ERRORS
 from app.api.deps import AdminDep, RuntimeDep
+from app.api.error_responses import ERRORS
+from app.api.responses import JsonResponse
 from app.domain import AuditAction
-from app.responses import JsonResponse
-from app.schemas import AccountId, ActorName, AuditEntryRead, AuditPage, Cursor, Instant
+from app.limits import MAX_AUDIT_PAGE
+from app.schemas.audit import AuditEntryRead, AuditPage
+from app.schemas.common import AccountId, ActorName, Cursor, Instant
 from app.services import audit as service
 
 router = APIRouter(tags=["audit"])
-
-MAX_PAGE = 1000
 
 
 @router.get(
@@ -50,7 +50,7 @@ async def list_audit_entries(
             examples=["2021-03-01T00:00:00Z"],
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE, description="Page size.")] = 100,
     cursor: Annotated[Cursor | None, Query(description="`next` of the previous page.")] = None,
 ) -> JsonResponse:
     """Append-only: rules created (`withhold`), their terms replaced (`update`), lifted

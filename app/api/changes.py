@@ -7,14 +7,14 @@ from typing import Annotated
 from anyio import to_thread
 from fastapi import APIRouter, Query
 
-from app.api.common import READ_ERRORS
 from app.api.deps import RuntimeDep
-from app.schemas import ChangePage, ChangeRead, Cursor
+from app.api.error_responses import READ_ERRORS
+from app.limits import MAX_CHANGES_PAGE
+from app.schemas.changes import ChangePage, ChangeRead
+from app.schemas.common import Cursor
 from app.services import changes as service
 
 router = APIRouter(tags=["changes"])
-
-MAX_PAGE = 10_000
 
 
 @router.get(
@@ -29,7 +29,7 @@ async def list_changes(
         Cursor | None,
         Query(description="Resume cursor: `next` of the previous page (omit or 0 to start)."),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 1000,
+    limit: Annotated[int, Query(ge=1, le=MAX_CHANGES_PAGE, description="Page size.")] = 1000,
 ) -> ChangePage:
     """Each change is a `withhold` or a `lift` (expiries included) of one (account, country),
     numbered by `revision`: strictly increasing, without gaps, in commit order. Applying the

@@ -8,9 +8,9 @@ from fastapi.responses import Response
 from sqlalchemy import text
 
 from app.api.deps import RuntimeDep
-from app.metrics import CONTENT_TYPE
-from app.responses import JsonResponse
-from app.schemas import Health, Readiness
+from app.api.responses import JsonResponse
+from app.edge.metrics import CONTENT_TYPE
+from app.schemas.health import Health, Readiness
 
 router = APIRouter(tags=["operations"])
 

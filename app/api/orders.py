@@ -12,27 +12,17 @@ from typing import Annotated, Any
 from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
-from app.api.common import ERRORS, INVALID_TOKEN, READ_ERRORS, stamp
 from app.api.deps import OPTIONAL_AUTH, AdminDep, OptionalAdminDep, RuntimeDep
+from app.api.error_responses import ERRORS, INVALID_TOKEN, READ_ERRORS, stamp
 from app.domain import OrderNotFoundError
-from app.schemas import (
-    Authority,
-    Cursor,
-    DecisionsRead,
-    DecisionsRequest,
-    ErrorResponse,
-    Instant,
-    OrderCreate,
-    OrderId,
-    OrderPage,
-    OrderRead,
-    ViewerCountry,
-)
+from app.limits import MAX_ORDERS_PAGE
+from app.schemas.common import Authority, Cursor, ErrorResponse, Instant, OrderId, ViewerCountry
+from app.schemas.orders import DecisionsRead, DecisionsRequest, OrderCreate, OrderPage, OrderRead
 from app.services import orders as service
 
 router = APIRouter(tags=["orders"])
 
-MAX_PAGE = 500
+
 OrderPath = Annotated[OrderId, Path(alias="id", description="Order id (decimal string).")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {
@@ -109,7 +99,7 @@ async def list_orders(
             examples=["2021-07-01T00:00:00Z"],
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_ORDERS_PAGE, description="Page size.")] = 100,
     cursor: Annotated[Cursor | None, Query(description="`next` of the previous page.")] = None,
 ) -> OrderPage:
     """Sealed orders are left out unless the request carries a valid admin bearer token. Pages

@@ -10,11 +10,12 @@ from anyio import to_thread
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 
-from app.api.common import READ_ERRORS
 from app.api.deps import RuntimeDep
+from app.api.error_responses import READ_ERRORS
+from app.api.responses import JsonResponse
 from app.domain import DeclineCategory
-from app.responses import JsonResponse
-from app.schemas import DeclinedCounts, Instant, ReportRow, TransparencyReport, ViewerCountry
+from app.schemas.common import Instant, ViewerCountry
+from app.schemas.reports import DeclinedCounts, ReportRow, TransparencyReport
 from app.services import transparency as service
 
 router = APIRouter(tags=["reports"])

@@ -1,4 +1,4 @@
-"""Lookups. ``GET /visible`` is normally answered by ``app.hotpath``; this route is its documented
+"""Lookups. ``GET /visible`` is normally answered by ``app.edge.fast_path``; this route is its
 twin and handles what the fast path passes on (errors, ``min_revision`` waits, ``explain`` and
 ``at``). Only ``explain`` and ``at`` read the database; a plain lookup answers from memory."""
 
@@ -13,21 +13,18 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from app.api.deps import RuntimeDep
-from app.hotpath import render_batch, render_visibility
+from app.api.responses import JsonResponse
+from app.edge.bodies import render_batch, render_visibility
 from app.models import LegalOrder
-from app.responses import JsonResponse
 from app.runtime import Runtime
-from app.schemas import (
-    AccountId,
+from app.schemas.common import AccountId, ErrorResponse, PastInstant, ViewerCountry
+from app.schemas.orders import OrderRead
+from app.schemas.visibility import (
     BatchVisibilityRead,
     BatchVisibilityRequest,
-    ErrorResponse,
     ExplainedRule,
     Explanation,
-    OrderRead,
-    PastInstant,
     SealedOrder,
-    ViewerCountry,
     VisibilityRead,
 )
 from app.services import visibility as service

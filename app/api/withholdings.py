@@ -9,18 +9,16 @@ from typing import Annotated
 from anyio import to_thread
 from fastapi import APIRouter, Body, Path, Query, Response, status
 
-from app.api.common import ERRORS, stamp
 from app.api.deps import AdminDep, RuntimeDep
+from app.api.error_responses import ERRORS, stamp
 from app.domain import LiftReason, RuleNotFoundError
 from app.models import Withholding
-from app.schemas import (
-    AccountId,
+from app.schemas.common import AccountId, ErrorResponse, RuleCountry
+from app.schemas.rules import (
     AccountWithholdings,
     BulkWithholdRead,
     BulkWithholdRequest,
-    ErrorResponse,
     LiftRequest,
-    RuleCountry,
     RuleRead,
     RuleWrite,
 )

@@ -5,7 +5,7 @@
 Roaring cannot compress, so an ordinal map (``_ordinals``: a numpy bucketed hash layout
 plus a small dict delta) turns them into dense ordinals, and one 32-bit pyroaring
 ``BitMap`` per country holds ordinals (``_visibility``). ``_snapshot`` is the on-disk
-format, ``_countries`` the code validation, ``_probe.c`` optional compiled single lookups
+format, ``_country_codes`` the code validation, ``_probe.c`` optional compiled single lookups
 (``COMPILED_PROBE`` says whether they were built): the index's ``probe``, and
 ``QueryAnswerer``, which answers GET /visible's common query string through it (the hot
 path's one call per lookup; None when not compiled).
@@ -26,7 +26,15 @@ tested alone.
 """
 
 from app.index._compiled import COMPILED_PROBE, QueryAnswerer
-from app.index._countries import ALL_COUNTRIES
+from app.index._country_codes import ALL_COUNTRIES
+from app.index._ordinals import MAX_ID
 from app.index._visibility import DecimalProbe, VisibilityIndex
 
-__all__ = ["ALL_COUNTRIES", "COMPILED_PROBE", "DecimalProbe", "QueryAnswerer", "VisibilityIndex"]
+__all__ = [
+    "ALL_COUNTRIES",
+    "COMPILED_PROBE",
+    "MAX_ID",
+    "DecimalProbe",
+    "QueryAnswerer",
+    "VisibilityIndex",
+]

@@ -50,7 +50,9 @@ MAX_ORDINALS: Final = 1 << 32
 MIN_BUCKET_BITS: Final = 4
 MAX_BUCKET_BITS: Final = 32
 
-MAX_ACCOUNT: Final = (1 << 63) - 1
+MIN_ID: Final = 1
+MAX_ID: Final = (1 << 63) - 1
+"""Ids (accounts, posts) are 1 … 2**63-1: they fit a signed BIGINT. The one definition."""
 """The largest account id (ids are positive signed 64-bit integers)."""
 # base_ordinal_of_decimal's answers besides an ordinal (as in _probe.c).
 NOT_IN_BASE: Final = -1
@@ -206,7 +208,7 @@ class OrdinalMap:
         if not (len(digits) <= 19 and digits.isdigit() and digits[0] != 0x30):
             return NOT_AN_ACCOUNT  # b"".isdigit() is False; bytes.isdigit() is ASCII-only
         account = int(digits)
-        if account > MAX_ACCOUNT:
+        if account > MAX_ID:
             return NOT_AN_ACCOUNT
         return self._base_ordinal((account * GOLDEN) & MASK64)
 

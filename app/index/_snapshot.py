@@ -22,14 +22,13 @@ from typing import Final
 import numpy as np
 from pyroaring import BitMap
 
-from app.index._countries import check_country_code
-from app.index._ordinals import MAX_ORDINALS, OrdinalMap, unhash
+from app.index._country_codes import check_country_code
+from app.index._ordinals import MAX_ID, MAX_ORDINALS, OrdinalMap, unhash
 
 MAGIC: Final = b"WHLDIDX\n"
 VERSION: Final = 1
 _HEADER: Final = struct.Struct("<8sHHQQII")
 _ENTRY: Final = struct.Struct("<2sQ")
-_MAX_ID: Final = (1 << 63) - 1
 
 
 def encode(ordinals: OrdinalMap, bitmaps: dict[str, BitMap]) -> bytes:
@@ -96,7 +95,7 @@ def decode(data: bytes) -> tuple[OrdinalMap, dict[str, BitMap]]:
     if base_size > 1 and not bool((keys[1:] > keys[:-1]).all()):
         raise ValueError("snapshot base ids are not in hash order")
     for ids in (unhash(keys), delta):
-        if len(ids) and (int(ids.min()) < 1 or int(ids.max()) > _MAX_ID):
+        if len(ids) and (int(ids.min()) < 1 or int(ids.max()) > MAX_ID):
             raise ValueError("snapshot holds an account id outside 1..2**63-1")
     ordinals = OrdinalMap.from_parts(keys, delta)
     if delta_size and bool((ordinals.get_many(delta) != np.arange(base_size, len(ordinals))).any()):

@@ -16,11 +16,10 @@ from pyroaring import BitMap, FrozenBitMap
 
 from app.index import _snapshot
 from app.index._compiled import IndexProbe
-from app.index._countries import ALL_COUNTRIES, check_country_code, encode_countries
-from app.index._ordinals import GOLDEN, MAX_ACCOUNT, NOT_AN_ACCOUNT, U32, U64, OrdinalMap
+from app.index._country_codes import ALL_COUNTRIES, check_country_code, encode_countries
+from app.index._ordinals import GOLDEN, MAX_ID, MIN_ID, NOT_AN_ACCOUNT, U32, U64, OrdinalMap
 
 _GOLDEN: Final = np.uint64(GOLDEN)
-MIN_ACCOUNT: Final = 1
 DEFAULT_MIN_DELTA: Final = 65536
 """The delta may always grow to this many ids before a compaction..."""
 DEFAULT_DELTA_FRACTION: Final = 16
@@ -272,7 +271,7 @@ class VisibilityIndex:
             if not len(ids):
                 return index
             low = int(raw.min())
-            if low < MIN_ACCOUNT or int(ids.max()) > MAX_ACCOUNT:
+            if low < MIN_ID or int(ids.max()) > MAX_ID:
                 raise ValueError("account ids must be in 1..2**63-1")
             unique_hashes, bitmaps = _built(ids, codes, names)
         # A copy made with huge pages on: the kept keys back every lookup.
@@ -343,7 +342,7 @@ class VisibilityIndex:
 
     def add(self, account: int, country: str) -> bool:
         """Withhold ``account`` in ``country``; True if the pair was new."""
-        if not MIN_ACCOUNT <= account <= MAX_ACCOUNT:
+        if not MIN_ID <= account <= MAX_ID:
             raise ValueError(f"account id out of range: {account}")
         bitmap = self._bitmaps.get(country)
         if bitmap is None:

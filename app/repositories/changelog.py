@@ -28,7 +28,7 @@ def lock_head(session: Session) -> int:
 
 
 HEAD_SQL = "SELECT revision FROM changelog_head WHERE id = 1"
-"""``read_head`` in plain SQL, for a raw connection (``app.quick_reads``); tested equal."""
+"""``read_head`` in plain SQL, for a raw connection (``replication.quick_reads``); tested equal."""
 
 
 def read_head(session: Session) -> int:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from functools import partial
 from typing import Any
 
-import numpy as np
 from sqlalchemy import ARRAY, BigInteger, any_, bindparam, func, or_, select, text, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.models import Withholding
@@ -168,7 +163,7 @@ NEXT_EXPIRY_SQL = (
     "SELECT expires_at FROM withholding WHERE lifted_at IS NULL AND expires_at IS NOT NULL"
     " ORDER BY expires_at LIMIT 1"
 )
-"""``next_expiry`` in plain SQL, for a raw connection (``app.quick_reads``); tested equal."""
+"""``next_expiry`` in plain SQL for a raw connection (``replication.quick_reads``); tested equal."""
 
 
 def next_expiry(session: Session) -> datetime | None:
@@ -179,162 +174,3 @@ def next_expiry(session: Session) -> datetime | None:
         .limit(1)
     )
     return session.execute(stmt).scalar_one_or_none()
-
-
-ACTIVE_PAIRS_SQL = "SELECT account_id, country FROM withholding WHERE lifted_at IS NULL"
-# Each database concatenates the active pairs itself, so millions of rows cross into Python as a
-# few large values instead of one Python object per row (10M rows: ~8 s by cursor or by COPY,
-# which psycopg hands over row by row). Accounts come as 8-byte big-endian integers
-# (PostgreSQL) or comma-separated decimals (SQLite); countries as one string of 2-letter codes
-# (SQLite: both as BLOBs, see below).
-# Both aggregates consume the same rows in the same order, so the two stay aligned.
-_PG_ACTIVE_PAIRS = (
-    "SELECT string_agg(int8send(account_id), ''::bytea), string_agg(country, '') "
-    "FROM withholding WHERE lifted_at IS NULL"
-)
-# As BLOBs: the driver then hands over the bytes as they are, where TEXT is decoded into a str
-# (0.4 s of 2 s at 10M pairs).
-_SQLITE_ACTIVE_PAIRS = (
-    "SELECT CAST(group_concat(account_id) AS BLOB), CAST(group_concat(country, '') AS BLOB) "
-    "FROM withholding WHERE lifted_at IS NULL"
-)
-_SQLITE_ACTIVE_PAIRS_BY_ID = _SQLITE_ACTIVE_PAIRS + " AND id > ? AND id <= ?"
-# Up to this many rules (~21 bytes of text per pair) SQLite aggregates them in one query.
-_SQLITE_SINGLE_QUERY_MAX = 16_000_000
-_SQLITE_ID_RANGE = 4_000_000
-# PostgreSQL reads a large table in page slices on up to this many backends at once.
-_PG_PAGES_PER_SLICE = 20_000
-_PG_MAX_SLICES = 4
-_FETCH_CHUNK = 262_144
-
-Pairs = tuple[np.ndarray, np.ndarray]
-
-
-def load_active_pairs(session: Session) -> Pairs:
-    """Every active (account, country) as two arrays (uint64 ids, ``S2`` codes), for building
-    the index, read in the session's transaction."""
-    connection = session.connection()
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if connection.dialect.name == "postgresql":
-            pairs = _aggregated_pg(session, connection)
-        else:
-            pairs = _aggregated_sqlite(cursor)
-        return pairs if pairs is not None else _row_by_row(cursor)
-    finally:
-        cursor.close()
-
-
-def _aggregated_pg(session: Session, connection: Any) -> Pairs | None:
-    """The active pairs in one aggregate per slice of the table's pages, the slices read in
-    parallel (one backend each) from the session's own snapshot, exported to the others."""
-    pages: int = session.execute(
-        text("SELECT relpages FROM pg_class WHERE oid = 'withholding'::regclass")
-    ).scalar_one()
-    slices = min(os.cpu_count() or 1, _PG_MAX_SLICES) if pages >= _PG_PAGES_PER_SLICE else 1
-    bounds = [f"({pages * k // slices},0)" for k in range(1, slices)]
-    ranges = list(zip(["(0,0)", *bounds], [*bounds, None], strict=True))
-    snapshot = (
-        session.execute(text("SELECT pg_export_snapshot()")).scalar_one() if slices > 1 else ""
-    )
-    try:
-        # A savepoint: past PostgreSQL's 1 GB value limit (~130M pairs a slice) the query
-        # fails, and the transaction (and its snapshot) must survive to read row by row.
-        with session.begin_nested():
-            parts = _pg_slices(connection, ranges, snapshot)
-    except DBAPIError:
-        return None
-    decoded = [part for part in parts if part is not None]
-    if len(decoded) != len(parts):
-        return None
-    return np.concatenate([a for a, _ in decoded]), np.concatenate([c for _, c in decoded])
-
-
-def _pg_slices(
-    connection: Any, ranges: list[tuple[str, str | None]], snapshot: str
-) -> list[Pairs | None]:
-    """The first slice on the session's connection, the others on their own, in threads (the
-    driver waits for PostgreSQL without the GIL), all in the session's exported snapshot."""
-    first = partial(_pg_slice, connection.connection.dbapi_connection, *ranges[0])
-    if len(ranges) == 1:
-        return [first()]
-    with ThreadPoolExecutor(len(ranges) - 1, thread_name_prefix="withheld-load") as pool:
-        others = [
-            pool.submit(_pg_slice_in_snapshot, connection.engine, snapshot, low, high)
-            for low, high in ranges[1:]
-        ]
-        return [first(), *(future.result() for future in others)]
-
-
-def _pg_slice(dbapi_connection: Any, low: str, high: str | None) -> Pairs | None:
-    query = _PG_ACTIVE_PAIRS + " AND ctid >= %s::tid" + (" AND ctid < %s::tid" if high else "")
-    cursor = dbapi_connection.cursor(binary=True)
-    try:
-        cursor.execute(query, (low, high) if high else (low,))
-        accounts, countries = cursor.fetchone()
-    finally:
-        cursor.close()
-    if accounts is None:
-        return _NO_PAIRS
-    return _decoded(np.frombuffer(accounts, dtype=">i8").astype(np.uint64), countries)
-
-
-def _pg_slice_in_snapshot(engine: Any, snapshot: str, low: str, high: str | None) -> Pairs | None:
-    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as other:
-        other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-        try:
-            return _pg_slice(other.connection.dbapi_connection, low, high)
-        finally:
-            other.rollback()
-
-
-def _aggregated_sqlite(cursor: Any) -> Pairs | None:
-    """One aggregate over the partial index of active pairs (it holds just the two columns)
-    while the text stays well inside SQLite's 1 GB value limit; else by ranges of rule ids."""
-    highest = cursor.execute("SELECT max(id) FROM withholding").fetchone()[0] or 0
-    queries: list[tuple[str, tuple[int, ...]]]
-    if highest <= _SQLITE_SINGLE_QUERY_MAX:
-        queries = [(_SQLITE_ACTIVE_PAIRS, ())]
-    else:
-        queries = [
-            (_SQLITE_ACTIVE_PAIRS_BY_ID, (low, low + _SQLITE_ID_RANGE))
-            for low in range(0, highest, _SQLITE_ID_RANGE)
-        ]
-    accounts: list[np.ndarray] = []
-    countries: list[np.ndarray] = []
-    for query, parameters in queries:
-        ids, codes = cursor.execute(query, parameters).fetchone()
-        if ids is None:
-            continue
-        chunk = _decoded(np.fromstring(ids, dtype=np.uint64, sep=","), codes)
-        if chunk is None:
-            return None
-        accounts.append(chunk[0])
-        countries.append(chunk[1])
-    if not accounts:
-        return _NO_PAIRS
-    return np.concatenate(accounts), np.concatenate(countries)
-
-
-def _decoded(accounts: np.ndarray, countries: str | bytes) -> Pairs | None:
-    """The pairs, or None when the codes are not all 2 ASCII characters (then read row by
-    row): one non-ASCII code makes the UTF-8 text longer than two bytes per pair."""
-    raw = countries.encode() if isinstance(countries, str) else countries
-    if len(raw) != 2 * len(accounts) or not raw.isascii():
-        return None
-    return accounts, np.frombuffer(raw, dtype="S2")
-
-
-def _row_by_row(cursor: Any) -> Pairs:
-    cursor.execute(ACTIVE_PAIRS_SQL)
-    accounts: list[np.ndarray] = []
-    countries: list[np.ndarray] = []
-    while rows := cursor.fetchmany(_FETCH_CHUNK):
-        accounts.append(np.fromiter((row[0] for row in rows), dtype=np.uint64, count=len(rows)))
-        countries.append(np.array([row[1] for row in rows], dtype="S2"))
-    if not accounts:
-        return _NO_PAIRS
-    return np.concatenate(accounts), np.concatenate(countries)
-
-
-_NO_PAIRS: Pairs = (np.empty(0, np.uint64), np.empty(0, "S2"))

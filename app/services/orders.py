@@ -15,7 +15,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app.countries import ALL_COUNTRIES
 from app.domain import (
     AuditAction,
     AuditRecord,
@@ -24,6 +23,7 @@ from app.domain import (
     OrderNotFoundError,
     WriteResult,
 )
+from app.iso3166 import ALL_COUNTRIES
 from app.models import LegalOrder
 from app.repositories import audit, changelog, orders
 from app.services import withholdings

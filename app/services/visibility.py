@@ -1,5 +1,5 @@
 """Why an account is (or was) hidden: the rules behind an answer, their orders, and the text a
-viewer sees. These read the database; the plain lookup never does (``app.hotpath``)."""
+viewer sees. These read the database; the plain lookup never does (``app.edge.fast_path``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app.countries import ALL_COUNTRIES, COUNTRY_NAMES
+from app.iso3166 import ALL_COUNTRIES, COUNTRY_NAMES
 from app.models import LegalOrder, Withholding
 from app.repositories import orders, withholdings
 

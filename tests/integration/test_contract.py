@@ -30,7 +30,7 @@ from tests.conftest import (
     make_settings,
 )
 
-MAX_ACCOUNT = "9223372036854775807"
+MAX_ID = "9223372036854775807"
 MANUAL_LIFT_REASONS = {"order_revoked", "review", "court_ruling", "other"}
 RULE_FIELDS = {
     "id",
@@ -238,7 +238,7 @@ def test_xx_rule_hides_account_in_every_country(client: TestClient) -> None:
     assert history(client, "12")["withheld_in_countries"] == ["XX"]
 
 
-@pytest.mark.parametrize("account", ["1", MAX_ACCOUNT], ids=["smallest", "largest"])
+@pytest.mark.parametrize("account", ["1", MAX_ID], ids=["smallest", "largest"])
 def test_account_ids_travel_as_strings_across_the_whole_range(
     client: TestClient, account: str
 ) -> None:
@@ -341,7 +341,7 @@ def test_batch_lookup_accepts_ten_thousand_accounts(shared: TestClient) -> None:
 
 @pytest.mark.parametrize("country", ["IN", "US"])
 def test_batch_lookup_matches_single_lookups(shared: TestClient, country: str) -> None:
-    accounts = ["12", "34", "13", "12", MAX_ACCOUNT]
+    accounts = ["12", "34", "13", "12", MAX_ID]
 
     batch = shared.post("/visible", json={"country": country, "accounts": accounts}).json()
 

@@ -11,12 +11,12 @@ import pytest
 from app.config import Settings
 from app.db import Database
 from app.migrate import upgrade_to_head
-from app.quick_reads import QuickReads
-from app.replica import Replica
+from app.replication.follower import ChangelogFollower
+from app.replication.quick_reads import QuickReads
+from app.replication.replica import Replica
 from app.repositories import changelog, withholdings
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
-from app.sync import ChangelogFollower
 
 
 def _withhold(db: Database, account: int, expires_at: datetime | None = None) -> None:

@@ -11,11 +11,11 @@ from sqlalchemy import text
 
 from app.db import Database
 from app.domain import LiftReason
-from app.replica import Replica
+from app.replication.cold_start import load_state
+from app.replication.replica import Replica
 from app.repositories import changelog, snapshots
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
-from app.sync import load_state
 
 ACCOUNTS = st.sampled_from([1, 2, 3, 10**17 + 1, 2**63 - 1])
 COUNTRIES = st.sampled_from(["IN", "US", "XX"])

@@ -7,15 +7,16 @@ from datetime import UTC, datetime, timedelta
 import anyio
 import pytest
 
-from app import sync
 from app.config import Settings
 from app.db import Database
 from app.domain import LiftReason
-from app.replica import Replica
-from app.repositories import changelog, snapshots, withholdings
+from app.replication import follower as sync
+from app.replication.cold_start import load_state
+from app.replication.follower import ChangelogFollower
+from app.replication.replica import Replica
+from app.repositories import active_pairs, changelog, snapshots, withholdings
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
-from app.sync import ChangelogFollower, load_state
 
 TERMS = RuleTerms(reason="r", order_ref=None, expires_at=None)
 
@@ -137,7 +138,7 @@ async def test_start_loads_the_newest_snapshot_and_replays_only_what_follows(
     def no_full_load(*_: object) -> None:
         raise AssertionError("the rules table was read: the snapshot should have served")
 
-    monkeypatch.setattr(withholdings, "load_active_pairs", no_full_load)
+    monkeypatch.setattr(active_pairs, "load_active_pairs", no_full_load)
     index, revision = load_state(db)
     assert revision == head == 36
     assert index == expected
@@ -152,11 +153,11 @@ def test_full_load_reads_one_snapshot_however_it_is_split(
     # PostgreSQL reads a big table in page slices on several connections, SQLite in ranges of
     # rule ids: each must see the reader's snapshot (a rule committed after it started stays
     # out), and together exactly the active pairs the plain row-by-row read sees.
-    monkeypatch.setattr(withholdings, "_PG_PAGES_PER_SLICE", pages_per_slice)
+    monkeypatch.setattr(active_pairs, "_PG_PAGES_PER_SLICE", pages_per_slice)
     monkeypatch.setattr("os.cpu_count", lambda: 3)
     # SQLite: one aggregate, or (past a size) one per range of rule ids.
-    monkeypatch.setattr(withholdings, "_SQLITE_SINGLE_QUERY_MAX", min(pages_per_slice, 10**9))
-    monkeypatch.setattr(withholdings, "_SQLITE_ID_RANGE", 700)
+    monkeypatch.setattr(active_pairs, "_SQLITE_SINGLE_QUERY_MAX", min(pages_per_slice, 10**9))
+    monkeypatch.setattr(active_pairs, "_SQLITE_ID_RANGE", 700)
     _withhold(db, range(1, 2001))
     _withhold(db, range(1, 501), country="XX")
     with db.writing() as session:
@@ -175,10 +176,10 @@ def test_full_load_reads_one_snapshot_however_it_is_split(
     with db.reading(snapshot=True) as session:
         head = changelog.read_head(session)  # the snapshot starts here
         _withhold(db, range(5000, 5003))  # committed after it
-        accounts, countries = withholdings.load_active_pairs(session)
+        accounts, countries = active_pairs.load_active_pairs(session)
         cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            by_rows = withholdings._row_by_row(cursor)
+            by_rows = active_pairs._row_by_row(cursor)
         finally:
             cursor.close()
     pairs = set(zip(accounts.tolist(), countries.tolist(), strict=True))

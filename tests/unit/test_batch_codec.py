@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.hotpath import MAX_BATCH, parse_account_list, render_batch
-from app.identifiers import MAX_ACCOUNT, parse_account
+from app.edge.bodies import parse_account_list, render_batch
+from app.identifiers import MAX_ID, parse_account
+from app.limits import MAX_BATCH
 
 FAST = settings(max_examples=300, deadline=None)
 
@@ -23,11 +24,11 @@ def oracle(raw: object) -> list[int] | None:
         return None
 
 
-valid_ids = st.integers(1, MAX_ACCOUNT).map(str)
+valid_ids = st.integers(1, MAX_ID).map(str)
 MALFORMED = ["", "0", "00", "01", "-1", "+1", " 1", "1 ", "1,", ",1", "1,2", "1.0", "1e3"]
 near_misses = st.one_of(
     st.sampled_from([*MALFORMED, "١٢", "\ud800"]),
-    st.integers(MAX_ACCOUNT + 1, 10**25).map(str),
+    st.integers(MAX_ID + 1, 10**25).map(str),
     st.text(alphabet="0123456789,", max_size=25),
     st.text(max_size=5),
 )
@@ -53,7 +54,7 @@ def test_parse_account_list_accepts_exactly_what_parse_account_accepts(raw: list
         ["1", "", "2"],
         ["", "12"],
         ["1,", "2"],
-        [str(MAX_ACCOUNT + 1)],
+        [str(MAX_ID + 1)],
         ["99999999999999999999"],
         ["18446744073709551615"],
     ],
@@ -63,10 +64,10 @@ def test_parse_account_list_rejects_edge_cases(raw: object) -> None:
 
 
 def test_parse_account_list_takes_a_full_batch_of_the_largest_ids() -> None:
-    raw = [str(MAX_ACCOUNT - i) for i in range(MAX_BATCH)]
+    raw = [str(MAX_ID - i) for i in range(MAX_BATCH)]
     got = parse_account_list(raw)
     assert got is not None
-    assert got.tolist() == [MAX_ACCOUNT - i for i in range(MAX_BATCH)]
+    assert got.tolist() == [MAX_ID - i for i in range(MAX_BATCH)]
 
 
 @FAST

@@ -13,10 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.countries import COUNTRY_CODES
-from app.hotpath import answer_common_query, answer_query, render_visibility
+from app.edge.bodies import render_visibility
+from app.edge.fast_path import answer_common_query, answer_query
 from app.index import VisibilityIndex
 from app.index._visibility import PythonProbe
+from app.iso3166 import COUNTRY_CODES
 
 probe = pytest.importorskip("app.index._probe", reason="app/index/_probe.c was not compiled")
 

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.metrics import LATENCY_BOUNDS, RequestStats
+from app.edge.metrics import LATENCY_BOUNDS, RequestStats
 
 # Seconds on, beside and between the bucket bounds, and beyond the last one.
 SECONDS = st.one_of(

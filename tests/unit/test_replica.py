@@ -11,7 +11,7 @@ import pytest
 from app.domain import Change, ChangeOp
 from app.index import VisibilityIndex
 from app.index._visibility import Compacted
-from app.replica import Replica
+from app.replication.replica import Replica
 
 
 def _withholds(first_revision: int, accounts: range, country: str) -> list[Change]:

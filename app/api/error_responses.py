@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Response
 
-from app.schemas import ErrorResponse
+from app.schemas.common import ErrorResponse
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Malformed body (not JSON, not UTF-8)."},

@@ -19,18 +19,16 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Final
 
-import numpy as np
 import orjson
-from numpy.typing import NDArray
 
-from app.asgi import ASGIApp, Receive, Scope, Send, read_body, replaying
-from app.countries import COUNTRY_CODES
-from app.identifiers import MAX_ACCOUNT, parse_viewer_country
+from app.edge.bodies import parse_account_list, render_batch
+from app.edge.layers import ASGIApp, Receive, Scope, Send, read_body, replaying
+from app.edge.metrics import RequestStats
+from app.identifiers import parse_viewer_country
 from app.index import DecimalProbe, QueryAnswerer
-from app.metrics import RequestStats
-from app.replica import Replica
+from app.iso3166 import COUNTRY_CODES
+from app.replication.replica import Replica
 
-MAX_BATCH: Final = 10_000
 _JSON: Final = (b"content-type", b"application/json")
 _SHOWN: Final = b'","visible":true}'
 _HIDDEN: Final = b'","visible":false}'
@@ -62,10 +60,6 @@ _COUNTRY_ENDINGS: Final = {b"&country=" + spelling: value for spelling, value in
 _ACCOUNT_OPEN: Final = b'{"account":"'
 # content-length headers for every body size a GET can have (ids of 1..19 digits).
 _CONTENT_LENGTHS: Final = [(b"content-length", b"%d" % size) for size in range(128)]
-_COMMA: Final = np.uint8(ord(","))
-_ZERO: Final = np.uint8(ord("0"))
-# 10**0 … 10**18: the number of these <= v is the digit count of v (0 for v = 0).
-_POWERS_OF_TEN: Final = np.array([10**k for k in range(19)], dtype=np.uint64)
 
 
 def answer_common_query(query: bytes, probe: DecimalProbe) -> bytes | None:
@@ -95,66 +89,7 @@ answer_query: Final[AnswerQuery] = (
 """What the fast path calls for each GET: compiled when ``app.index.COMPILED_PROBE``."""
 
 
-def render_visibility(account: str, country: str, visible: bool) -> bytes:
-    """The response body, byte for byte what the route would serialise."""
-    flag = "true" if visible else "false"
-    return f'{{"account":"{account}","country":"{country}","visible":{flag}}}'.encode()
-
-
-_RESULTS_OPEN: Final = '","results":[{"account":"'
-# What follows each account in a batch body, by its withheld flag; the last one's
-# trailing ',{"account":"' is cut off.
-_AFTER_ACCOUNT: Final = np.array(
-    ['","visible":true},{"account":"', '","visible":false},{"account":"'], dtype=object
-)
-_NEXT_ITEM: Final = len(',{"account":"')
-
-
-def render_batch(country: str, accounts: list[str], withheld: NDArray[np.bool_]) -> bytes:
-    """The batch body, as orjson would write the response model, without building 10,000
-    dicts: ids are validated digit strings, so plain concatenation is safe JSON."""
-    parts: list[str] = [""] * (2 * len(accounts))
-    parts[0::2] = accounts
-    parts[1::2] = _AFTER_ACCOUNT[withheld.view(np.uint8)].tolist()
-    items = "".join(parts)
-    return f'{{"country":"{country}{_RESULTS_OPEN}{items[:-_NEXT_ITEM]}]}}'.encode()
-
-
-def parse_account_list(raw: object) -> NDArray[np.uint64] | None:
-    """Vectorised ``parse_account`` over a JSON list: the ids, or None if any is invalid."""
-    if type(raw) is not list or not 1 <= len(raw) <= MAX_BATCH:
-        return None
-    try:
-        joined = ",".join(raw)  # TypeError unless every item is a str
-    except TypeError:
-        return None
-    if not joined or not joined.isascii():
-        return None
-    text = joined.encode()
-    # ASCII digits and commas only, exactly one comma between ids, none at either end: then
-    # this parses exactly one id per item (str.isdigit() would accept other scripts' digits).
-    codes = np.frombuffer(text, dtype=np.uint8)
-    commas = codes == _COMMA
-    if (
-        not ((codes - _ZERO <= 9) | commas).all()
-        or int(np.count_nonzero(commas)) != len(raw) - 1
-        or b",," in text
-        or codes[0] == _COMMA
-        or codes[-1] == _COMMA
-    ):
-        return None
-    ids = np.fromstring(text, dtype=np.uint64, sep=",")  # 20+ digits saturate at 2**64 - 1
-    if len(ids) != len(raw):
-        return None
-    # Each id has at most as many digits as its string (fewer with a leading zero, for "0",
-    # or when saturated), so equal totals mean every id is written canonically.
-    digits = int(np.searchsorted(_POWERS_OF_TEN, ids, side="right").sum())
-    if digits != len(text) - (len(raw) - 1) or int(ids.max()) > MAX_ACCOUNT:
-        return None
-    return ids
-
-
-class VisibilityFastPath:
+class FastPath:
     def __init__(
         self, app: ASGIApp, replica: Replica, stats: RequestStats, *, max_body_bytes: int
     ) -> None:

@@ -34,7 +34,7 @@ from prometheus_client.core import (
     Metric,
 )
 
-from app.asgi import ASGIApp, Message, Receive, Scope, Send
+from app.edge.layers import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BOUNDS: Final = (
     0.0001,

@@ -10,7 +10,7 @@ Three loops per process:
 - *expire*: lifts rules whose ``expires_at`` has passed (recorded in the changelog like any lift).
   Every process runs it; the changelog head lock makes the processes take turns, and the second
   finds nothing left to do.
-A process too far behind (or starting) loads the active rules at a known revision instead of
+A process too far behind (or starting) loads its state afresh (``cold_start``) instead of
 replaying the changelog from zero.
 """
 
@@ -32,17 +32,15 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from app.config import Settings
 from app.db import Database
 from app.domain import Change, WriteResult
-from app.index import VisibilityIndex
-from app.quick_reads import QuickReads
-from app.replica import Replica, apply_changes
+from app.replication.cold_start import RELOAD_AFTER, load_state
+from app.replication.quick_reads import QuickReads
+from app.replication.replica import Replica
 from app.repositories import changelog, snapshots, withholdings
 from app.services import withholdings as withholding_service
 
 log = logging.getLogger("withheld.sync")
 
 FETCH_LIMIT = 10_000
-# Beyond this many revisions behind, loading the current rules beats replaying the changelog.
-RELOAD_AFTER = 200_000
 MAX_BACKOFF_S = 1.0
 FIRST_SNAPSHOT_CHECK_S = 1.0
 DB_ERRORS = (SQLAlchemyError, psycopg.Error, OSError)
@@ -52,32 +50,6 @@ T = TypeVar("T")
 
 async def _in_thread(func: Callable[[], T]) -> T:
     return await to_thread.run_sync(func)
-
-
-def load_state(db: Database) -> tuple[VisibilityIndex, int]:
-    """The index and the revision it reflects, read in one consistent database snapshot.
-
-    From the newest index snapshot plus the changelog after it when that is short; otherwise
-    from the active rules themselves.
-    """
-    with db.reading(snapshot=True) as session:
-        head = changelog.read_head(session)
-        stored = snapshots.latest(session)
-        if stored is not None and 0 <= head - stored[0] <= RELOAD_AFTER:
-            revision, data = stored
-            try:
-                index = VisibilityIndex.from_bytes(data)
-            except ValueError:
-                log.warning("index snapshot at revision %d unreadable: loading the rules", revision)
-            else:
-                del data, stored
-                changes = changelog.list_after(session, revision, limit=head - revision)
-                reached, complete = apply_changes(index, changes, after=revision)
-                if complete and reached == head:
-                    return index, head
-                log.warning("changelog after snapshot %d has gaps: loading the rules", revision)
-        accounts, countries = withholdings.load_active_pairs(session)
-    return VisibilityIndex.from_arrays(accounts, countries), head
 
 
 class ChangelogFollower:

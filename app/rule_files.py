@@ -20,7 +20,8 @@ from pydantic import ValidationError
 from app.db import Database
 from app.domain import WriteResult
 from app.repositories import exports
-from app.schemas import AccountId, RuleCountry, RuleWrite
+from app.schemas.common import AccountId, RuleCountry
+from app.schemas.rules import RuleWrite
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
 

@@ -16,8 +16,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
+from app.api.responses import JsonResponse
 from app.domain import RuleNotFoundError
-from app.responses import JsonResponse
 
 log = logging.getLogger("withheld.api")
 

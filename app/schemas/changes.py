@@ -1,0 +1,62 @@
+"""The change feed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+)
+
+from app.domain import ChangeOp
+from app.schemas.common import (
+    ACCOUNT_EXAMPLE,
+    AccountOut,
+    CountryCode,
+    ReadModel,
+)
+
+
+class ChangeRead(ReadModel):
+    revision: int
+    op: ChangeOp
+    account: AccountOut = Field(validation_alias="account_id")
+    country: CountryCode
+    at: datetime
+
+
+class ChangePage(BaseModel):
+    changes: list[ChangeRead]
+    next: str = Field(
+        description="Resume cursor: the last revision returned (or the one given when nothing "
+        "is new). It never expires.",
+        examples=["1042"],
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "changes": [
+                        {
+                            "revision": 1041,
+                            "op": "withhold",
+                            "account": ACCOUNT_EXAMPLE,
+                            "country": "IN",
+                            "at": "2021-02-01T10:05:00Z",
+                        },
+                        {
+                            "revision": 1042,
+                            "op": "lift",
+                            "account": ACCOUNT_EXAMPLE,
+                            "country": "IN",
+                            "at": "2021-02-01T16:20:00Z",
+                        },
+                    ],
+                    "next": "1042",
+                }
+            ]
+        }
+    )
