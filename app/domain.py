@@ -12,7 +12,9 @@ class ChangeOp(StrEnum):
     LIFT = "lift"
 
 
-class LiftReason(StrEnum):
+class LiftCause(StrEnum):
+    """Why a rule ended: a person's reason for lifting it (the API's ``LiftReason``), or expiry."""
+
     ORDER_REVOKED = "order_revoked"
     REVIEW = "review"
     COURT_RULING = "court_ruling"
@@ -38,7 +40,16 @@ class WriteResult:
     revision: int
 
 
-class RuleNotFoundError(LookupError):
+class NotFoundError(LookupError):
+    """What a request named does not exist (for this reader): the API answers 404 with
+    ``detail``, which names the field where the request has one."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class RuleNotFoundError(NotFoundError):
     """No active rule for that (account, country)."""
 
     def __init__(self, account: int, country: str) -> None:
@@ -91,9 +102,9 @@ class AuditRecord:
     order_id: int | None = None
 
 
-class OrderNotFoundError(LookupError):
+class OrderNotFoundError(NotFoundError):
     """No such legal order (or, for a public reader, a sealed one)."""
 
     def __init__(self, order_id: int) -> None:
-        super().__init__(f"no legal order {order_id}")
+        super().__init__(f"id: no legal order {order_id}")
         self.order_id = order_id

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
-from anyio import to_thread
 from fastapi import APIRouter, Query
 
 from app.api.deps import AdminDep, RuntimeDep
 from app.api.error_responses import ERRORS
 from app.api.responses import JsonResponse
+from app.api.transactions import read
 from app.domain import AuditAction
 from app.limits import MAX_AUDIT_PAGE
 from app.schemas.audit import AuditEntryRead, AuditPage
@@ -59,20 +60,17 @@ async def list_audit_entries(
     `decision_decline`, justification = note or category). Absent fields are left out. Follow
     `next` until it is null."""
 
-    def work() -> service.AuditPage:
-        with runtime.db.reading() as session:
-            return service.list_entries(
-                session,
-                account=account,
-                actor=actor,
-                action=action,
-                since=since,
-                until=until,
-                cursor=cursor or 0,
-                limit=limit,
-            )
-
-    page = await to_thread.run_sync(work)
+    work = partial(
+        service.list_entries,
+        account=account,
+        actor=actor,
+        action=action,
+        since=since,
+        until=until,
+        cursor=cursor or 0,
+        limit=limit,
+    )
+    page = await read(runtime, work)
     return JsonResponse(
         {
             "entries": [

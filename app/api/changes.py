@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
-from anyio import to_thread
 from fastapi import APIRouter, Query
 
 from app.api.deps import RuntimeDep
 from app.api.error_responses import READ_ERRORS
+from app.api.transactions import read
 from app.limits import MAX_CHANGES_PAGE
 from app.schemas.changes import ChangePage, ChangeRead
 from app.schemas.common import Cursor
@@ -35,13 +36,7 @@ async def list_changes(
     numbered by `revision`: strictly increasing, without gaps, in commit order. Applying the
     changes in order reproduces every account's `withheld_in_countries`. The changelog is never
     pruned, so a cursor never expires; when nothing is new, `next` is the cursor given."""
-    start = after or 0
-
-    def work() -> service.ChangePage:
-        with runtime.db.reading() as session:
-            return service.list_changes(session, after=start, limit=limit)
-
-    page = await to_thread.run_sync(work)
+    page = await read(runtime, partial(service.list_changes, after=after or 0, limit=limit))
     return ChangePage(
         changes=[ChangeRead.model_validate(change) for change in page.changes],
         next=str(page.next_cursor),

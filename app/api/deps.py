@@ -8,6 +8,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.runtime import Runtime
+from app.services.disclosure import ADMIN, PUBLIC, Reader
 
 _bearer = HTTPBearer(auto_error=False, description="An admin token from WITHHELD_ADMIN_TOKENS.")
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
@@ -58,5 +59,13 @@ def optional_admin(
 
 
 OptionalAdminDep = Annotated[str | None, Depends(optional_admin)]
+
+
+def reader(admin: OptionalAdminDep) -> Reader:
+    """Who reads, for the disclosure policy: an admin, or the public (no bearer token)."""
+    return PUBLIC if admin is None else ADMIN
+
+
+ReaderDep = Annotated[Reader, Depends(reader)]
 # In OpenAPI: the bearer token is optional here (an empty requirement alongside it).
 OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}

@@ -1,10 +1,8 @@
-"""OpenAPI error responses and helpers shared by the routers."""
+"""The error responses the routers document in OpenAPI (their shape: ``app.api.errors``)."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from fastapi import Response
 
 from app.schemas.common import ErrorResponse
 
@@ -23,8 +21,3 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {422: ERRORS[422], 503: ERRORS[50
 INVALID_TOKEN: dict[int | str, dict[str, Any]] = {
     401: {**ERRORS[401], "description": "A bearer token was sent but is not valid."}
 }
-
-
-def stamp(response: Response, revision: int) -> None:
-    """The revision a write's answer reflects (read-your-writes via ``min_revision``)."""
-    response.headers["X-Withheld-Revision"] = str(revision)

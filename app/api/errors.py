@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
 from app.api.responses import JsonResponse
-from app.domain import RuleNotFoundError
+from app.domain import NotFoundError
 
 log = logging.getLogger("withheld.api")
 
@@ -88,8 +88,8 @@ async def _http_error(request: Request, exc: Exception) -> JsonResponse:
 
 
 async def _not_found(_: Request, exc: Exception) -> JsonResponse:
-    assert isinstance(exc, RuleNotFoundError)
-    return JsonResponse({"detail": str(exc)}, status_code=404)
+    assert isinstance(exc, NotFoundError)
+    return JsonResponse({"detail": exc.detail}, status_code=404)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JsonResponse:
@@ -110,7 +110,7 @@ def install(app: FastAPI, routes: list[BaseRoute]) -> None:
     app.state.allowed_methods = _AllowedMethods(routes)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RuleNotFoundError, _not_found)
+    app.add_exception_handler(NotFoundError, _not_found)
     # Bulk inserts go through the driver itself (repositories/_bulk.py), so its own
     # "cannot reach / locked" errors arrive unwrapped by SQLAlchemy.
     for kind in (

@@ -7,14 +7,14 @@ order or its decisions needs the token, and every such write is audited under th
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
-from anyio import to_thread
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
-from app.api.deps import OPTIONAL_AUTH, AdminDep, OptionalAdminDep, RuntimeDep
-from app.api.error_responses import ERRORS, INVALID_TOKEN, READ_ERRORS, stamp
-from app.domain import OrderNotFoundError
+from app.api.deps import OPTIONAL_AUTH, AdminDep, ReaderDep, RuntimeDep
+from app.api.error_responses import ERRORS, INVALID_TOKEN, READ_ERRORS
+from app.api.transactions import read, write
 from app.limits import MAX_ORDERS_PAGE
 from app.schemas.common import Authority, Cursor, ErrorResponse, Instant, OrderId, ViewerCountry
 from app.schemas.orders import DecisionsRead, DecisionsRequest, OrderCreate, OrderPage, OrderRead
@@ -30,10 +30,6 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
         "description": "No such order (a sealed order, too, unless you are an admin).",
     }
 }
-
-
-def _not_found(error: OrderNotFoundError) -> HTTPException:
-    return HTTPException(404, detail=f"id: {error}")
 
 
 @router.post(
@@ -59,13 +55,8 @@ async def create_order(
         sealed=body.sealed,
     )
 
-    def work() -> service.OrderCreated:
-        with runtime.db.writing() as session:
-            return service.create_order(session, draft=draft, actor=actor, now=datetime.now(UTC))
-
-    created = await to_thread.run_sync(work)
-    await runtime.follower.absorb(created.result)
-    stamp(response, created.result.revision)
+    work = partial(service.create_order, draft=draft, actor=actor, now=datetime.now(UTC))
+    created = await write(runtime, work, response)
     return OrderRead.model_validate(created.order)
 
 
@@ -78,7 +69,7 @@ async def create_order(
 )
 async def list_orders(
     runtime: RuntimeDep,
-    viewer: OptionalAdminDep,
+    reader: ReaderDep,
     country: Annotated[ViewerCountry | None, Query(description="Issuing country.")] = None,
     authority: Annotated[
         Authority | None, Query(description="Issuing authority, exactly as recorded.")
@@ -105,20 +96,17 @@ async def list_orders(
     """Sealed orders are left out unless the request carries a valid admin bearer token. Pages
     follow `next` until it is null."""
 
-    def work() -> service.OrderPage:
-        with runtime.db.reading() as session:
-            return service.list_orders(
-                session,
-                country=country,
-                authority=authority,
-                since=since,
-                until=until,
-                include_sealed=viewer is not None,
-                cursor=cursor or 0,
-                limit=limit,
-            )
-
-    page = await to_thread.run_sync(work)
+    work = partial(
+        service.list_orders,
+        country=country,
+        authority=authority,
+        since=since,
+        until=until,
+        reader=reader,
+        cursor=cursor or 0,
+        limit=limit,
+    )
+    page = await read(runtime, work)
     return OrderPage(
         orders=[OrderRead.model_validate(order) for order in page.orders],
         next=str(page.next_cursor) if page.next_cursor is not None else None,
@@ -132,20 +120,11 @@ async def list_orders(
     responses={**NOT_FOUND, **INVALID_TOKEN, **READ_ERRORS},
     openapi_extra=OPTIONAL_AUTH,
 )
-async def get_order(
-    runtime: RuntimeDep, viewer: OptionalAdminDep, order_id: OrderPath
-) -> OrderRead:
+async def get_order(runtime: RuntimeDep, reader: ReaderDep, order_id: OrderPath) -> OrderRead:
     """A sealed order is 404 unless the request carries a valid admin bearer token."""
 
-    def work() -> OrderRead:
-        with runtime.db.reading() as session:
-            order = service.get_order(session, order_id=order_id, include_sealed=viewer is not None)
-            return OrderRead.model_validate(order)
-
-    try:
-        return await to_thread.run_sync(work)
-    except OrderNotFoundError as error:
-        raise _not_found(error) from None
+    work = partial(service.get_order, order_id=order_id, reader=reader)
+    return OrderRead.model_validate(await read(runtime, work))
 
 
 @router.post(
@@ -176,18 +155,14 @@ async def record_decisions(
         for item in body.decisions
     ]
 
-    def work() -> service.DecisionsOutcome:
-        with runtime.db.writing() as session:
-            return service.record_decisions(
-                session, order_id=order_id, decisions=drafts, actor=actor, now=datetime.now(UTC)
-            )
-
-    try:
-        outcome = await to_thread.run_sync(work)
-    except OrderNotFoundError as error:
-        raise _not_found(error) from None
-    await runtime.follower.absorb(outcome.result)
-    stamp(response, outcome.result.revision)
+    work = partial(
+        service.record_decisions,
+        order_id=order_id,
+        decisions=drafts,
+        actor=actor,
+        now=datetime.now(UTC),
+    )
+    outcome = await write(runtime, work, response)
     return DecisionsRead(
         order_id=outcome.order_id,
         withheld=outcome.withheld,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 from typing import Annotated
 
-from anyio import to_thread
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 
 from app.api.deps import RuntimeDep
 from app.api.error_responses import READ_ERRORS
 from app.api.responses import JsonResponse
+from app.api.transactions import read
 from app.domain import DeclineCategory
 from app.schemas.common import Instant, ViewerCountry
 from app.schemas.reports import DeclinedCounts, ReportRow, TransparencyReport
@@ -142,11 +143,8 @@ async def get_transparency_report(
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
-    def work() -> list[service.ReportRow]:
-        with runtime.db.reading(snapshot=True) as session:
-            return service.build_report(session, since=since, until=until, country=country)
-
-    found = await to_thread.run_sync(work)
+    work = partial(service.build_report, since=since, until=until, country=country)
+    found = await read(runtime, work, snapshot=True)
     rows = [
         ReportRow(
             country=row.country,

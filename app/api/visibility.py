@@ -5,15 +5,16 @@ twin and handles what the fast path passes on (errors, ``min_revision`` waits, `
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 import numpy as np
-from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from app.api.deps import RuntimeDep
 from app.api.responses import JsonResponse
+from app.api.transactions import read
 from app.edge.bodies import render_batch, render_visibility
 from app.models import LegalOrder
 from app.runtime import Runtime
@@ -28,6 +29,7 @@ from app.schemas.visibility import (
     VisibilityRead,
 )
 from app.services import visibility as service
+from app.services.disclosure import Sealed
 
 router = APIRouter(tags=["visibility"])
 
@@ -62,10 +64,10 @@ async def _require_revision(runtime: Runtime, min_revision: int | None) -> None:
         )
 
 
-def _order_view(order: LegalOrder | None) -> OrderRead | SealedOrder | None:
+def _order_view(order: LegalOrder | Sealed | None) -> OrderRead | SealedOrder | None:
     if order is None:
         return None
-    if order.sealed:
+    if isinstance(order, Sealed):
         return SealedOrder(sealed=True)
     return OrderRead.model_validate(order)
 
@@ -91,13 +93,11 @@ def _explanation(country: str, visible: bool, rules: list[service.RuleWithOrder]
 async def _from_database(
     runtime: Runtime, account: int, country: str, *, explain: bool, at: datetime | None
 ) -> Response:
-    def work() -> list[service.RuleWithOrder]:
-        with runtime.db.reading() as session:
-            if at is None:
-                return service.active_rules(session, account=account, country=country)
-            return service.rules_at(session, account=account, country=country, at=at)
-
-    rules = await to_thread.run_sync(work)
+    if at is None:
+        work = partial(service.active_rules, account=account, country=country)
+    else:
+        work = partial(service.rules_at, account=account, country=country, at=at)
+    rules = await read(runtime, work)
     # Now: the in-memory answer, exactly as a plain lookup gives it. In the past: the history.
     index = runtime.replica.index
     visible = not rules if at is not None else not index.is_withheld(account, country)

@@ -1,18 +1,18 @@
-"""Rules: withhold, lift, list, bulk. Each write is one transaction in a worker thread; once it
-commits, this process applies it before answering, so the next request here already sees it."""
+"""Rules: withhold, lift, list, bulk. Writes go through ``transactions.write`` (one committed
+transaction, applied here before the answer); what a reader sees of orders, ``disclosure``."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
-from anyio import to_thread
 from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from app.api.deps import AdminDep, RuntimeDep
-from app.api.error_responses import ERRORS, stamp
-from app.domain import LiftReason, RuleNotFoundError
-from app.models import Withholding
+from app.api.error_responses import ERRORS
+from app.api.transactions import read, write
+from app.domain import LiftCause, RuleNotFoundError
 from app.schemas.common import AccountId, ErrorResponse, RuleCountry
 from app.schemas.rules import (
     AccountWithholdings,
@@ -22,8 +22,8 @@ from app.schemas.rules import (
     RuleRead,
     RuleWrite,
 )
-from app.services import orders as orders_service
 from app.services import withholdings as service
+from app.services.disclosure import DisclosedRule
 from app.services.withholdings import RuleTerms
 
 router = APIRouter(tags=["withholdings"])
@@ -41,12 +41,8 @@ def _terms(body: RuleWrite | BulkWithholdRequest) -> RuleTerms:
     return RuleTerms(reason=body.reason, order_ref=body.order_ref, expires_at=body.expires_at)
 
 
-def _public(rule: Withholding, sealed_orders: set[int]) -> RuleRead:
-    """A rule as anyone may read it: a sealed order's id is not shown."""
-    read = RuleRead.model_validate(rule)
-    if rule.order_id is not None and rule.order_id in sealed_orders:
-        read.order_id = None
-    return read
+def _disclosed(item: DisclosedRule) -> RuleRead:
+    return RuleRead.model_validate(item.rule).model_copy(update={"order_id": item.order_id})
 
 
 @router.put(
@@ -64,21 +60,16 @@ async def withhold_account(
     body: RuleWrite,
     response: Response,
 ) -> RuleRead:
-    def work() -> service.WithholdOutcome:
-        with runtime.db.writing() as session:
-            return service.withhold(
-                session,
-                account=account,
-                country=country,
-                terms=_terms(body),
-                actor=actor,
-                now=datetime.now(UTC),
-            )
-
-    outcome = await to_thread.run_sync(work)
-    await runtime.follower.absorb(outcome.result)
+    work = partial(
+        service.withhold,
+        account=account,
+        country=country,
+        terms=_terms(body),
+        actor=actor,
+        now=datetime.now(UTC),
+    )
+    outcome = await write(runtime, work, response)
     response.status_code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
-    stamp(response, outcome.result.revision)
     return RuleRead.model_validate(outcome.rule)
 
 
@@ -97,26 +88,20 @@ async def lift_withholding(
 ) -> Response:
     """The reason (default `other`) and the optional note are kept in the rule's history
     (`lift_reason`, `lift_note`) and in the audit log."""
-    reason, note = LiftReason(body.reason.value), body.note
-
-    def work() -> service.LiftOutcome:
-        with runtime.db.writing() as session:
-            return service.lift(
-                session,
-                account=account,
-                country=country,
-                reason=reason,
-                actor=actor,
-                now=datetime.now(UTC),
-                note=note,
-            )
-
-    outcome = await to_thread.run_sync(work)
-    await runtime.follower.absorb(outcome.result)
+    work = partial(
+        service.lift,
+        account=account,
+        country=country,
+        reason=LiftCause(body.reason.value),
+        actor=actor,
+        now=datetime.now(UTC),
+        note=body.note,
+    )
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    # A rule found past its expiry is expired (and that committed) even though the answer is 404.
+    outcome = await write(runtime, work, response)
     if outcome.rule is None:
         raise RuleNotFoundError(account, country)
-    response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    stamp(response, outcome.result.revision)
     return response
 
 
@@ -131,21 +116,15 @@ async def list_withholdings(
     account: AccountPath,
     include_lifted: Annotated[bool, Query(description="Also return lifted rules.")] = False,
 ) -> AccountWithholdings:
-    def work() -> AccountWithholdings:
-        with runtime.db.reading() as session:
-            rules = service.rules_of_account(
-                session, account=account, include_lifted=include_lifted
-            )
-            sealed = orders_service.sealed_among(
-                session, {r.order_id for r in rules if r.order_id is not None}
-            )
-            return AccountWithholdings(
-                account=account,
-                withheld_in_countries=sorted({r.country for r in rules if r.lifted_at is None}),
-                rules=[_public(rule, sealed) for rule in rules],
-            )
-
-    return await to_thread.run_sync(work)
+    found = await read(
+        runtime,
+        partial(service.rules_of_account, account=account, include_lifted=include_lifted),
+    )
+    return AccountWithholdings(
+        account=account,
+        withheld_in_countries=found.withheld_in_countries,
+        rules=[_disclosed(item) for item in found.rules],
+    )
 
 
 @router.post(
@@ -161,18 +140,15 @@ async def list_withholdings(
 async def withhold_in_bulk(
     runtime: RuntimeDep, actor: AdminDep, body: BulkWithholdRequest, response: Response
 ) -> BulkWithholdRead:
-    items = [(item.account, item.country) for item in body.items]
-
-    def work() -> service.BulkOutcome:
-        with runtime.db.writing() as session:
-            return service.bulk_withhold(
-                session, items=items, terms=_terms(body), actor=actor, now=datetime.now(UTC)
-            )
-
-    outcome = await to_thread.run_sync(work)
-    await runtime.follower.absorb(outcome.result)
+    work = partial(
+        service.bulk_withhold,
+        items=[(item.account, item.country) for item in body.items],
+        terms=_terms(body),
+        actor=actor,
+        now=datetime.now(UTC),
+    )
+    outcome = await write(runtime, work, response)
     response.status_code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
-    stamp(response, outcome.result.revision)
     return BulkWithholdRead(
         created=outcome.created,
         already_active=outcome.already_active,

@@ -1,6 +1,6 @@
 """Every statement behind the transparency report: aggregates over legal orders received in a
-period, grouped by (country, authority) — with the authority of a sealed order replaced by NULL,
-so that sealed orders are counted in a row of their own and never named."""
+period, grouped by (country, the window's authority expression): the disclosure policy decides
+what that expression shows of a sealed order (``services.disclosure.report_authority``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, null, select
+from sqlalchemy import ColumnElement, and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Decision, LegalOrder, Withholding
@@ -24,10 +24,8 @@ class Window:
     since: datetime
     until: datetime
     country: str | None
-
-
-def _authority_key() -> ColumnElement[Any]:
-    return case((LegalOrder.sealed, null()), else_=LegalOrder.authority)
+    authority: ColumnElement[Any]
+    """What each row's authority is: an expression over ``LegalOrder``."""
 
 
 def _in_window(window: Window) -> ColumnElement[bool]:
@@ -39,7 +37,7 @@ def _in_window(window: Window) -> ColumnElement[bool]:
 
 def count_orders(session: Session, window: Window) -> dict[RowKey, tuple[int, int]]:
     """(orders, sealed orders) per row."""
-    key = _authority_key()
+    key = window.authority
     stmt = (
         select(
             LegalOrder.country,
@@ -57,7 +55,7 @@ def count_orders(session: Session, window: Window) -> dict[RowKey, tuple[int, in
 
 def count_accounts_named(session: Session, window: Window) -> dict[RowKey, int]:
     """Distinct accounts named in any decision on the row's orders."""
-    key = _authority_key()
+    key = window.authority
     stmt = (
         select(LegalOrder.country, key, func.count(distinct(Decision.account_id)))
         .join(Decision, Decision.order_id == LegalOrder.id)
@@ -69,7 +67,7 @@ def count_accounts_named(session: Session, window: Window) -> dict[RowKey, int]:
 
 def count_accounts_by_action(session: Session, window: Window) -> Sequence[tuple[RowKey, str, int]]:
     """Distinct accounts per row and decision action."""
-    key = _authority_key()
+    key = window.authority
     stmt = (
         select(LegalOrder.country, key, Decision.action, func.count(distinct(Decision.account_id)))
         .join(Decision, Decision.order_id == LegalOrder.id)
@@ -83,7 +81,7 @@ def count_declined_by_category(
     session: Session, window: Window
 ) -> Sequence[tuple[RowKey, str, int]]:
     """Distinct accounts declined per row and category."""
-    key = _authority_key()
+    key = window.authority
     stmt = (
         select(
             LegalOrder.country, key, Decision.category, func.count(distinct(Decision.account_id))
@@ -97,7 +95,7 @@ def count_declined_by_category(
 
 def count_rules_lifted(session: Session, window: Window) -> dict[RowKey, int]:
     """Rules created for the row's orders that were lifted (any reason) before ``until``."""
-    key = _authority_key()
+    key = window.authority
     stmt = (
         select(LegalOrder.country, key, func.count(Withholding.id))
         .join(Withholding, Withholding.order_id == LegalOrder.id)

@@ -13,7 +13,7 @@ from app.repositories import audit
 
 
 @dataclass(frozen=True, slots=True)
-class AuditPage:
+class AuditListing:
     entries: list[AuditEntry]
     next_cursor: int | None
 
@@ -28,7 +28,7 @@ def list_entries(
     until: datetime | None,
     cursor: int,
     limit: int,
-) -> AuditPage:
+) -> AuditListing:
     """One page of entries in the order they were written; ``next_cursor`` None on the last."""
     found = audit.list_page(
         session,
@@ -41,4 +41,4 @@ def list_entries(
         limit=limit + 1,
     )
     page = found[:limit]
-    return AuditPage(entries=page, next_cursor=page[-1].id if len(found) > limit else None)
+    return AuditListing(entries=page, next_cursor=page[-1].id if len(found) > limit else None)

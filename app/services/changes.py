@@ -15,11 +15,11 @@ from app.repositories import changelog
 
 
 @dataclass(frozen=True, slots=True)
-class ChangePage:
+class ChangeListing:
     changes: list[ChangelogEntry]
     next_cursor: int
 
 
-def list_changes(session: Session, *, after: int, limit: int) -> ChangePage:
+def list_changes(session: Session, *, after: int, limit: int) -> ChangeListing:
     changes = changelog.list_feed(session, after, limit=limit)
-    return ChangePage(changes=changes, next_cursor=changes[-1].revision if changes else after)
+    return ChangeListing(changes=changes, next_cursor=changes[-1].revision if changes else after)

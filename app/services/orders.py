@@ -2,9 +2,8 @@
 
 An order is a demand from an authority; each decision says what was done about one account it
 named: withheld in the order's country, withheld everywhere (``XX``), or declined with a category.
-Rules created for an order carry its id (their provenance) and a reason naming it — unless it is
-sealed, when the rule says only "sealed legal order": anyone can read a rule, nobody outside may
-learn a sealed order's authority or reference.
+Rules created for an order carry its id (their provenance) and the terms ``services.disclosure``
+gives them: what a reader may learn of a sealed order is decided there, not here.
 """
 
 from __future__ import annotations
@@ -26,10 +25,9 @@ from app.domain import (
 from app.iso3166 import ALL_COUNTRIES
 from app.models import LegalOrder
 from app.repositories import audit, changelog, orders
-from app.services import withholdings
+from app.services import disclosure, withholdings
+from app.services.disclosure import Reader
 from app.services.withholdings import RuleTerms
-
-SEALED_ORDER_REASON = "sealed legal order"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +48,7 @@ class OrderCreated:
 
 
 @dataclass(frozen=True, slots=True)
-class OrderPage:
+class OrderListing:
     orders: list[LegalOrder]
     next_cursor: int | None
 
@@ -71,13 +69,6 @@ class DecisionsOutcome:
     declined: int
     already_active: int
     result: WriteResult
-
-
-def rule_reason(order: LegalOrder) -> str:
-    """The reason a rule created for ``order`` gives (public: it names no sealed order)."""
-    if order.sealed:
-        return SEALED_ORDER_REASON
-    return f"legal order {order.reference} ({order.authority}, {order.legal_basis})"
 
 
 def create_order(session: Session, *, draft: OrderDraft, actor: str, now: datetime) -> OrderCreated:
@@ -116,10 +107,10 @@ def create_order(session: Session, *, draft: OrderDraft, actor: str, now: dateti
     return OrderCreated(order=order, result=WriteResult(changes=(), revision=head))
 
 
-def get_order(session: Session, *, order_id: int, include_sealed: bool) -> LegalOrder:
-    """The order, or ``OrderNotFoundError`` — also for a sealed one unless ``include_sealed``."""
+def get_order(session: Session, *, order_id: int, reader: Reader) -> LegalOrder:
+    """The order, or ``OrderNotFoundError`` — also when ``reader`` may not see it."""
     order = orders.get_by_id(session, order_id)
-    if order is None or (order.sealed and not include_sealed):
+    if order is None or not disclosure.may_read(order, reader):
         raise OrderNotFoundError(order_id)
     return order
 
@@ -131,10 +122,10 @@ def list_orders(
     authority: str | None,
     since: datetime | None,
     until: datetime | None,
-    include_sealed: bool,
+    reader: Reader,
     cursor: int,
     limit: int,
-) -> OrderPage:
+) -> OrderListing:
     """One page of orders in the order they were recorded; ``next_cursor`` None on the last."""
     found = orders.list_page(
         session,
@@ -142,12 +133,12 @@ def list_orders(
         authority=authority,
         since=since,
         until=until,
-        include_sealed=include_sealed,
+        include_sealed=disclosure.lists_sealed(reader),
         after_id=cursor,
         limit=limit + 1,
     )
     page = found[:limit]
-    return OrderPage(orders=page, next_cursor=page[-1].id if len(found) > limit else None)
+    return OrderListing(orders=page, next_cursor=page[-1].id if len(found) > limit else None)
 
 
 def _decision_justification(decision: DecisionDraft, reason: str) -> str:
@@ -184,10 +175,9 @@ def record_decisions(
     order = orders.get_by_id(session, order_id)
     if order is None:
         raise OrderNotFoundError(order_id)
-    reason = rule_reason(order)
-    terms = RuleTerms(
-        reason=reason, order_ref=None if order.sealed else order.reference, expires_at=None
-    )
+    public = disclosure.terms_for_order(order)
+    reason = public.reason
+    terms = RuleTerms(reason=reason, order_ref=public.order_ref, expires_at=None)
 
     def country_of(action: DecisionAction) -> str:
         return ALL_COUNTRIES if action is DecisionAction.WITHHOLD_GLOBAL else order.country
@@ -251,10 +241,3 @@ def record_decisions(
         already_active=already_active,
         result=rules.result,
     )
-
-
-def sealed_among(session: Session, order_ids: set[int]) -> set[int]:
-    """Which of these orders are sealed (their ids are not shown publicly)."""
-    if not order_ids:
-        return set()
-    return {oid for oid, order in orders.get_many(session, order_ids).items() if order.sealed}

@@ -2,7 +2,7 @@
 
 Over the legal orders *received* in ``[since, until)`` (optionally of one country), one row per
 (country, authority) — every sealed order of a country counts in a row of its own whose authority
-is null, so a sealed order is counted but never named. Per row:
+is null, so a sealed order is counted but never named (``services.disclosure``). Per row:
 
 - ``orders``: orders received; ``sealed_orders``: how many of them are sealed;
 - ``accounts_specified``: distinct accounts named in decisions on those orders;
@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from app.domain import DecisionAction, DeclineCategory
 from app.repositories import reports
+from app.services import disclosure
 
 
 @dataclass
-class ReportRow:
+class ReportTally:
     country: str
     authority: str | None
     orders: int = 0
@@ -41,18 +42,20 @@ class ReportRow:
     lifted: int = 0
 
 
-def _sort_key(row: ReportRow) -> tuple[str, bool, str]:
+def _sort_key(row: ReportTally) -> tuple[str, bool, str]:
     return (row.country, row.authority is None, row.authority or "")
 
 
 def build_report(
     session: Session, *, since: datetime, until: datetime, country: str | None
-) -> list[ReportRow]:
+) -> list[ReportTally]:
     """The rows, by country, then authority (the sealed row last in its country)."""
-    rows: dict[reports.RowKey, ReportRow] = {}
-    window = reports.Window(since=since, until=until, country=country)
+    rows: dict[reports.RowKey, ReportTally] = {}
+    window = reports.Window(
+        since=since, until=until, country=country, authority=disclosure.report_authority()
+    )
     for key, (orders, sealed) in reports.count_orders(session, window).items():
-        rows[key] = ReportRow(key[0], key[1], orders=orders, sealed_orders=sealed)
+        rows[key] = ReportTally(key[0], key[1], orders=orders, sealed_orders=sealed)
     if not rows:
         return []
     for key, named in reports.count_accounts_named(session, window).items():

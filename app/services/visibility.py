@@ -11,18 +11,27 @@ from sqlalchemy.orm import Session
 from app.iso3166 import ALL_COUNTRIES, COUNTRY_NAMES
 from app.models import LegalOrder, Withholding
 from app.repositories import orders, withholdings
+from app.services import disclosure
+from app.services.disclosure import Sealed
 
 
 @dataclass(frozen=True, slots=True)
 class RuleWithOrder:
+    """A rule behind an answer and its order as an explanation may show it."""
+
     rule: Withholding
-    order: LegalOrder | None
+    order: LegalOrder | Sealed | None
 
 
 def _with_orders(session: Session, rules: list[Withholding]) -> list[RuleWithOrder]:
     found = orders.get_many(session, [r.order_id for r in rules if r.order_id is not None])
     return [
-        RuleWithOrder(rule, found.get(rule.order_id) if rule.order_id is not None else None)
+        RuleWithOrder(
+            rule,
+            disclosure.explained_order(
+                found.get(rule.order_id) if rule.order_id is not None else None
+            ),
+        )
         for rule in rules
     ]
 

@@ -17,9 +17,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.domain import AuditAction, AuditRecord, Change, ChangeOp, LiftReason, WriteResult
+from app.domain import AuditAction, AuditRecord, Change, ChangeOp, LiftCause, WriteResult
 from app.models import Withholding
 from app.repositories import audit, changelog, withholdings
+from app.services import disclosure
+from app.services.disclosure import DisclosedRule
 
 SYSTEM_EXPIRY_ACTOR = "system:expiry"
 
@@ -65,6 +67,12 @@ class OrderRules:
     result: WriteResult
 
 
+@dataclass(frozen=True, slots=True)
+class AccountRules:
+    withheld_in_countries: list[str]
+    rules: list[DisclosedRule]
+
+
 Entry = tuple[ChangeOp, int, str, int, datetime]
 
 
@@ -81,7 +89,7 @@ class _Write:
         assert rule.expires_at is not None
         expires_at = rule.expires_at
         self.entries.append(
-            _mark_lifted(rule, at=expires_at, reason=LiftReason.EXPIRED, actor=SYSTEM_EXPIRY_ACTOR)
+            _mark_lifted(rule, at=expires_at, reason=LiftCause.EXPIRED, actor=SYSTEM_EXPIRY_ACTOR)
         )
         self.audits.append(
             AuditRecord(
@@ -116,7 +124,9 @@ class _Write:
             )
         )
 
-    def commit(self, session: Session) -> WriteResult:
+    def flush_to(self, session: Session) -> WriteResult:
+        """Append the audit records and changelog entries to the session (the caller's unit of
+        work commits them)."""
         audit.append(session, self.audits)
         changes: list[Change] = changelog.append(session, head=self.head, entries=self.entries)
         return WriteResult(
@@ -132,7 +142,7 @@ def _mark_lifted(
     rule: Withholding,
     *,
     at: datetime,
-    reason: LiftReason,
+    reason: LiftCause,
     actor: str,
     note: str | None = None,
 ) -> Entry:
@@ -166,7 +176,7 @@ def _new_rule_row(
     }
 
 
-def lift_justification(reason: LiftReason, note: str | None) -> str:
+def lift_justification(reason: LiftCause, note: str | None) -> str:
     return f"{reason.value}: {note}" if note else reason.value
 
 
@@ -193,13 +203,13 @@ def withhold(
         rule.updated_at = now
         session.flush()
         write.record(actor, AuditAction.UPDATE, account, country, terms.reason, rule.order_id)
-        return WithholdOutcome(rule=rule, created=False, result=write.commit(session))
+        return WithholdOutcome(rule=rule, created=False, result=write.flush_to(session))
     (rule_id,) = withholdings.insert_many(
         session, [_new_rule_row(account, country, terms, actor=actor, now=now)]
     )
     write.entries.append((ChangeOp.WITHHOLD, account, country, rule_id, now))
     write.record(actor, AuditAction.WITHHOLD, account, country, terms.reason)
-    result = write.commit(session)
+    result = write.flush_to(session)
     created = session.get_one(Withholding, rule_id)
     return WithholdOutcome(rule=created, created=True, result=result)
 
@@ -209,7 +219,7 @@ def lift(
     *,
     account: int,
     country: str,
-    reason: LiftReason,
+    reason: LiftCause,
     actor: str,
     now: datetime,
     note: str | None = None,
@@ -222,12 +232,12 @@ def lift(
         return LiftOutcome(rule=None, result=WriteResult(changes=(), revision=write.head))
     if _is_due(rule, now):
         write.expire(rule)
-        return LiftOutcome(rule=None, result=write.commit(session))
+        return LiftOutcome(rule=None, result=write.flush_to(session))
     write.entries.append(_mark_lifted(rule, at=now, reason=reason, actor=actor, note=note))
     write.record(
         actor, AuditAction.LIFT, account, country, lift_justification(reason, note), rule.order_id
     )
-    return LiftOutcome(rule=rule, result=write.commit(session))
+    return LiftOutcome(rule=rule, result=write.flush_to(session))
 
 
 def _withhold_pairs(
@@ -320,7 +330,7 @@ def bulk_withhold(
         created=len(created),
         already_active=len(active),
         duplicates=len(items) - len(terms_of),
-        result=write.commit(session),
+        result=write.flush_to(session),
     )
 
 
@@ -344,7 +354,7 @@ def withhold_for_order(
     )
     rule_of = {pair: rule.id for pair, rule in active.items()}
     rule_of.update(created)
-    return OrderRules(rule_of=rule_of, created=frozenset(created), result=write.commit(session))
+    return OrderRules(rule_of=rule_of, created=frozenset(created), result=write.flush_to(session))
 
 
 def expire_due(session: Session, *, now: datetime, limit: int = 5000) -> WriteResult:
@@ -352,8 +362,13 @@ def expire_due(session: Session, *, now: datetime, limit: int = 5000) -> WriteRe
     write = _Write(changelog.lock_head(session), now)
     for rule in withholdings.list_due(session, now=now, limit=limit):
         write.expire(rule)
-    return write.commit(session)
+    return write.flush_to(session)
 
 
-def rules_of_account(session: Session, *, account: int, include_lifted: bool) -> list[Withholding]:
-    return withholdings.list_for_account(session, account=account, include_lifted=include_lifted)
+def rules_of_account(session: Session, *, account: int, include_lifted: bool) -> AccountRules:
+    """An account's rules as anyone may read them, and where it is withheld now."""
+    rules = withholdings.list_for_account(session, account=account, include_lifted=include_lifted)
+    return AccountRules(
+        withheld_in_countries=sorted({rule.country for rule in rules if rule.lifted_at is None}),
+        rules=disclosure.disclosed_rules(session, rules),
+    )
