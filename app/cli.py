@@ -15,8 +15,11 @@ SERVERS = ("uvicorn", "granian")
 
 
 def _serve(args: argparse.Namespace) -> int:
-    json_logs = os.environ.get("WITHHELD_LOG_FORMAT", "").lower() == "json"
-    if not os.environ.get("WITHHELD_ADMIN_TOKENS") and not json_logs:
+    from app.config import get_settings
+
+    settings = get_settings()
+    json_logs = settings.log_format == "json"
+    if not settings.admin_tokens and not json_logs:
         # Like Jupyter: a first-time user can try a write with a token made for this run only.
         token = generate_token()
         os.environ["WITHHELD_ADMIN_TOKENS"] = f"local:{token}"
@@ -173,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--server",
         choices=SERVERS,
-        default=os.environ.get("WITHHELD_SERVER") or "uvicorn",
+        default=None,
         help="HTTP server (default: $WITHHELD_SERVER, else uvicorn)",
     )
     serve.set_defaults(handler=_serve)
@@ -192,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     dump.set_defaults(handler=_export)
     commands.add_parser("token", help="print a new random admin token").set_defaults(handler=_token)
     args = parser.parse_args(argv)
+    if args.command == "serve" and args.server is None:
+        from app.config import get_settings
+
+        args.server = get_settings().server
     if args.command == "serve" and args.server not in SERVERS:
         # argparse checks choices on the command line only, not on a default from the environment.
         parser.error(f"WITHHELD_SERVER={args.server!r}: choose from {', '.join(SERVERS)}")

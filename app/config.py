@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -42,6 +41,16 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
+    metrics_dir: Path | None = Field(
+        default=None,
+        description="Folder where the workers of one server pool their metrics; by default one "
+        "per server process tree, under the temporary directory.",
+    )
+    server: str = Field(
+        default="uvicorn",
+        description="`withheld serve`'s HTTP server when --server is not given: uvicorn or "
+        "granian.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -49,21 +58,6 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("must not be empty")
         return value.strip()
-
-    @cached_property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @cached_property
-    def sqlite_path(self) -> Path | None:
-        """The database file, for SQLite URLs that name one (not ``:memory:``)."""
-        if not self.is_sqlite:
-            return None
-        _, _, path = self.database_url.partition(":///")
-        path = path.split("?", 1)[0]
-        if not path or path == ":memory:":
-            return None
-        return Path(path)
 
 
 def get_settings() -> Settings:

@@ -23,7 +23,7 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.edge.fast_path import FastPath
 from app.edge.layers import BodyLimit, RevisionHeader
-from app.edge.metrics import Metrics, RequestMetrics, default_metrics_dir
+from app.edge.metrics import Metrics, RequestMetrics, metrics_dir
 from app.index import COMPILED_PROBE
 from app.logs import configure_logging
 from app.migrate import require_head, upgrade_to_head
@@ -129,7 +129,7 @@ class WithheldApp(FastPath):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         replica = Replica()
-        self.metrics = Metrics(default_metrics_dir(), replica.gauges)
+        self.metrics = Metrics(metrics_dir(settings.metrics_dir), replica.gauges)
         self.api = _build_api(settings, replica, self.metrics)
         inner = BodyLimit(self.api, max_bytes=settings.max_body_bytes)
         stamped = RevisionHeader(inner, revision=lambda: replica.revision)

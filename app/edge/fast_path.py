@@ -105,8 +105,8 @@ class FastPath:
     def _entry(self) -> ASGIApp:
         """The ASGI callable that servers run (``app.main:app``).
 
-        A coroutine function, not this object: a server calls a function for ~690 machine
-        instructions less than an object's ``__call__`` (callgrind; a whole lookup is ~16,000),
+        A coroutine function, not this object: a server calls a function for fewer machine
+        instructions than an object's ``__call__`` (``bench.instruction_count`` counts them),
         and a closure reads what every lookup needs without attribute lookups on ``self``.
         """
         replica = self.replica

@@ -1,7 +1,7 @@
 """Prometheus metrics that cost the hot path almost nothing and add up across workers.
 
-Each process counts in plain Python lists and dicts (an increment is ~50 ns; prometheus_client's
-multiprocess values take a lock and write an mmap on every call, several µs per request); the
+Each process counts in plain Python lists and dicts (prometheus_client's multiprocess values take
+a lock and write an mmap on every call, which costs the hot path far more than an increment); the
 hot path only appends its latencies to a list, sorted into buckets once a second. Once a
 second it writes its counters to ``<metrics dir>/<pid>.json``; ``GET /metrics`` on any worker sums
 every file in the folder, so counters are correct under ``--workers N``. Files of exited workers
@@ -57,10 +57,12 @@ CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 FLUSH_INTERVAL_S: Final = 1.0
 
 
-def default_metrics_dir() -> Path | None:
-    explicit = os.environ.get("WITHHELD_METRICS_DIR")
-    if explicit:
-        return Path(explicit)
+def metrics_dir(configured: Path | None) -> Path | None:
+    """Where this worker pools its metrics with its siblings: ``configured``
+    (``WITHHELD_METRICS_DIR``), else a folder named after the server's supervisor, else None
+    (a single process keeps them in memory)."""
+    if configured is not None:
+        return configured
     parent = multiprocessing.parent_process()
     if parent is None or parent.pid is None:
         return None

@@ -23,10 +23,10 @@ _GOLDEN: Final = np.uint64(GOLDEN)
 DEFAULT_MIN_DELTA: Final = 65536
 """The delta may always grow to this many ids before a compaction..."""
 DEFAULT_DELTA_FRACTION: Final = 16
-"""...or to a sixteenth of the base, whichever is larger. A delta id costs ~158 B of RSS (dict
-entry, two int objects) against ~8.5 B per pair in the base: at a quarter, a 10M-pair index grew
-by ~39 B per pair before compacting; at a sixteenth by ~10 B, at the cost of compacting once per
-625k new accounts (0.36 s measured at 10M pairs after 50k adds)."""
+"""...or to a sixteenth of the base, whichever is larger. A delta id (a dict entry and two int
+objects) costs some twenty times a base pair, so the delta must stay a small fraction of the base
+for the index to stay within its memory budget; a sixteenth trades that against how often a
+compaction runs (the figures: ``docs/performance.md``, "Index memory and compaction")."""
 
 # What a country nobody is withheld in has (never modified).
 _NO_BITMAP: Final = FrozenBitMap()

@@ -1,11 +1,11 @@
 """Two reads the background loops make many times a second, cheap enough for the event loop.
 
-Every 0.1 s the follower asks "has the changelog head moved?", and every 0.5 s the expiry loop
-asks "is any rule due to expire?". Through a SQLAlchemy session in a worker thread each
-question cost ~0.7 ms of CPU (0.5 ms of ORM, 0.15 ms of thread hand-off): ~1.5-2% of a core
-under load and ~1% idle, almost always to learn "no". On SQLite, the same questions on a raw
-connection take ~10 µs, so they run on the loop, and the worker thread is only used when the
-answer is "yes" (or unknown).
+Many times a second the follower asks "has the changelog head moved?" and the expiry loop asks
+"is any rule due to expire?". Through a SQLAlchemy session in a worker thread each question
+costs ORM work and a thread hand-off, a visible share of a core idle and under load, almost
+always to learn "no". On SQLite the same questions on a raw connection cost a small fraction of
+that, so they run on the loop, and the worker thread is only used when the answer is "yes" (or
+unknown). The figures: ``docs/performance.md``.
 
 The connection never waits: ``busy_timeout`` is 0, so a locked database (a rare WAL recovery or
 checkpoint) raises at once, and the answer is "unknown": the caller does the full read in a

@@ -2,8 +2,9 @@
 
 All mutation happens on the event loop thread, in synchronous stretches (``apply`` never awaits),
 so a request handler running on the same loop sees either all of a batch of changes or none: no
-locks on the hot path. The one heavy update, compacting the index (0.36 s at 10M pairs), runs in a
-worker thread on copies; its result is swapped in on the loop (see ``VisibilityIndex``).
+locks on the hot path. The one heavy update, compacting the index (long at 10M pairs:
+``docs/performance.md``), runs in a worker thread on copies; its result is swapped in on the loop
+(see ``VisibilityIndex``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Many rows into one table through the database driver, inside the caller's transaction.
 
-ORM/Core executemany with RETURNING costs ~45 µs a row here (100,000 rules: 4.6 s); ``COPY`` on
-PostgreSQL and one ``executemany`` on SQLite cost a few µs. Values are converted the way the
+ORM/Core executemany with RETURNING costs an order of magnitude more per row than ``COPY`` on
+PostgreSQL or one driver ``executemany`` on SQLite, and a bulk of 100,000 rules must take
+seconds, not minutes (``docs/performance.md``). Values are converted the way the
 table's column types would (aware datetimes become SQLite's naive-UTC text).
 """
 

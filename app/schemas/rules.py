@@ -61,10 +61,10 @@ class RuleWrite(_Terms):
 class LiftReason(StrEnum):
     """Why a person lifts a rule. ``expired`` is not among them: only expiry records it."""
 
-    ORDER_REVOKED = domain.LiftReason.ORDER_REVOKED.value
-    REVIEW = domain.LiftReason.REVIEW.value
-    COURT_RULING = domain.LiftReason.COURT_RULING.value
-    OTHER = domain.LiftReason.OTHER.value
+    ORDER_REVOKED = domain.LiftCause.ORDER_REVOKED.value
+    REVIEW = domain.LiftCause.REVIEW.value
+    COURT_RULING = domain.LiftCause.COURT_RULING.value
+    OTHER = domain.LiftCause.OTHER.value
 
 
 class LiftRequest(RequestModel):

@@ -14,7 +14,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.engine import Connection
 
 from app.db import Database
-from app.domain import LiftReason
+from app.domain import LiftCause
 from app.models import AuditEntry
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
@@ -105,7 +105,7 @@ def test_expiry_is_audited_as_system_expiry(db: Database) -> None:
         service.expire_due(session, now=later)
     with db.writing() as session:  # a rule found due by a write is expired, and audited, too
         service.lift(
-            session, account=2, country="IN", reason=LiftReason.REVIEW, actor="bob", now=later
+            session, account=2, country="IN", reason=LiftCause.REVIEW, actor="bob", now=later
         )
     with db.reading() as session:
         rows = session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from app.db import Database
-from app.domain import LiftReason
+from app.domain import LiftCause
 from app.replication.cold_start import load_state
 from app.replication.replica import Replica
 from app.repositories import changelog, snapshots
@@ -54,7 +54,7 @@ def _run(db: Database, op: Op, now: datetime) -> None:
                 session,
                 account=account,
                 country=country,
-                reason=LiftReason.REVIEW,
+                reason=LiftCause.REVIEW,
                 actor="t",
                 now=now,
             )

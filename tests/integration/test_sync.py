@@ -9,7 +9,7 @@ import pytest
 
 from app.config import Settings
 from app.db import Database
-from app.domain import LiftReason
+from app.domain import LiftCause
 from app.replication import follower as sync
 from app.replication.cold_start import load_state
 from app.replication.follower import ChangelogFollower
@@ -88,7 +88,7 @@ def test_expiry_lifts_due_rules_once_even_when_several_processes_try(db: Databas
     assert [c.op.value for c in first.changes] == ["lift"]
     assert second.changes == ()
     with db.reading() as session:
-        (rule,) = service.rules_of_account(session, account=1, include_lifted=True)
+        (rule,) = withholdings.list_for_account(session, account=1, include_lifted=True)
     assert rule.lift_reason == "expired"
     assert rule.lifted_at == rule.expires_at
 
@@ -129,7 +129,7 @@ async def test_start_loads_the_newest_snapshot_and_replays_only_what_follows(
             session,
             account=3,
             country="IN",
-            reason=LiftReason.REVIEW,
+            reason=LiftCause.REVIEW,
             actor="t",
             now=datetime.now(UTC),
         )
@@ -166,7 +166,7 @@ def test_full_load_reads_one_snapshot_however_it_is_split(
                 session,
                 account=account,
                 country="IN",
-                reason=LiftReason.REVIEW,
+                reason=LiftCause.REVIEW,
                 actor="t",
                 now=datetime.now(UTC),
             )

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.db import Database
-from app.domain import DecisionAction, DeclineCategory, LiftReason
+from app.domain import DecisionAction, DeclineCategory, LiftCause
 from app.services import orders as order_service
 from app.services import withholdings as withholding_service
 from tests.conftest import ClientFactory
@@ -123,7 +123,7 @@ def _lift(db: Database, history: History, at: datetime, rng: random.Random) -> N
             session,
             account=pair[0],
             country=pair[1],
-            reason=rng.choice([LiftReason.REVIEW, LiftReason.ORDER_REVOKED]),
+            reason=rng.choice([LiftCause.REVIEW, LiftCause.ORDER_REVOKED]),
             actor="gen",
             now=at,
         )
@@ -272,7 +272,7 @@ def test_lifts_count_only_up_to_the_end_of_the_period(db: Database, client: Test
                 session,
                 account=account,
                 country="IN",
-                reason=LiftReason.REVIEW,
+                reason=LiftCause.REVIEW,
                 actor="t",
                 now=received + timedelta(days=day),
             )
