@@ -7,6 +7,17 @@ from datetime import datetime
 from enum import StrEnum
 
 
+class Subject(StrEnum):
+    """What a rule withholds: a whole account, or one post (by its author)."""
+
+    ACCOUNT = "account"
+    POST = "post"
+
+
+RuleKey = tuple[Subject, int, str]
+"""(subject, its id, country): at most one active rule per key."""
+
+
 class ChangeOp(StrEnum):
     WITHHOLD = "withhold"
     LIFT = "lift"
@@ -24,12 +35,26 @@ class LiftCause(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One committed visibility change, as the changelog records it."""
+    """One committed visibility change, as the changelog records it: of an account's rule, or
+    with ``post``, of that post's rule (``account`` is then its author)."""
 
     revision: int
     op: ChangeOp
     account: int
     country: str
+    post: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """A change to append to the changelog: which rule row, what it does, and when."""
+
+    op: ChangeOp
+    account: int
+    country: str
+    rule_id: int
+    at: datetime
+    post: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +75,28 @@ class NotFoundError(LookupError):
 
 
 class RuleNotFoundError(NotFoundError):
-    """No active rule for that (account, country)."""
+    """No active rule for that (account or post, country)."""
 
-    def __init__(self, account: int, country: str) -> None:
-        super().__init__(f"no active withholding of account {account} in {country}")
-        self.account = account
-        self.country = country
+    def __init__(self, key: RuleKey) -> None:
+        subject, subject_id, country = key
+        super().__init__(f"no active withholding of {subject.value} {subject_id} in {country}")
+        self.key = key
+
+
+class ConflictError(ValueError):
+    """The request contradicts what is stored: the API answers 409 with ``detail``."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class AuthorConflictError(ConflictError):
+    """A post has one author: a rule naming another is refused, and nothing is written."""
+
+    def __init__(self, post: int, author: int, named: int) -> None:
+        super().__init__(f"account: post {post} is by account {author}, not {named}")
+        self.post = post
 
 
 class DecisionAction(StrEnum):
@@ -100,6 +141,7 @@ class AuditRecord:
     account: int | None = None
     country: str | None = None
     order_id: int | None = None
+    post: int | None = None
 
 
 class OrderNotFoundError(NotFoundError):

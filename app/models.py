@@ -24,6 +24,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, UTCDateTime
 
 ACTIVE = text("lifted_at IS NULL")
+ACCOUNT_RULE_ACTIVE = text("lifted_at IS NULL AND post_id IS NULL")
+POST_RULE_ACTIVE = text("lifted_at IS NULL AND post_id IS NOT NULL")
 # SQLite only aliases ROWID (and so autoincrements) for a column typed exactly INTEGER.
 ROW_ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -56,10 +58,12 @@ class LegalOrder(Base):
 
 
 class Withholding(Base):
-    """One rule: ``account`` withheld in ``country`` (``XX`` = everywhere) until lifted.
+    """One rule: ``account`` withheld in ``country`` (``XX`` = everywhere) until lifted; with
+    ``post_id``, only that post (whose author is ``account``) is withheld.
 
     Rules are never deleted: lifting sets ``lifted_at``; withholding again creates a new row.
-    At most one active row per (account, country), enforced by a partial unique index.
+    At most one active account rule per (account, country) and one active post rule per
+    (post, country), enforced by partial unique indexes.
     """
 
     __tablename__ = "withholding"
@@ -78,6 +82,7 @@ class Withholding(Base):
     lifted_by: Mapped[str | None] = mapped_column(String(200))
     order_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("legal_order.id"))
     lift_note: Mapped[str | None] = mapped_column(Text)
+    post_id: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         CheckConstraint("account_id > 0", name="account_positive"),
@@ -87,10 +92,19 @@ class Withholding(Base):
             "account_id",
             "country",
             unique=True,
-            sqlite_where=ACTIVE,
-            postgresql_where=ACTIVE,
+            sqlite_where=ACCOUNT_RULE_ACTIVE,
+            postgresql_where=ACCOUNT_RULE_ACTIVE,
+        ),
+        Index(
+            "uq_withholding_post_active",
+            "post_id",
+            "country",
+            unique=True,
+            sqlite_where=POST_RULE_ACTIVE,
+            postgresql_where=POST_RULE_ACTIVE,
         ),
         Index("ix_withholding_account_id", "account_id"),
+        Index("ix_withholding_post_id", "post_id"),
         Index("ix_withholding_order_id", "order_id"),
         Index(
             "ix_withholding_expiring",
@@ -112,6 +126,7 @@ class ChangelogEntry(Base):
     country: Mapped[str] = mapped_column(String(2))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     rule_id: Mapped[int] = mapped_column(ROW_ID, ForeignKey("withholding.id"))
+    post_id: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (CheckConstraint("op IN ('withhold', 'lift')", name="op_known"),)
 
@@ -156,6 +171,7 @@ class Decision(Base):
     rule_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("withholding.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(200))
+    post_id: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         CheckConstraint("account_id > 0", name="account_positive"),
@@ -170,6 +186,7 @@ class Decision(Base):
         CheckConstraint("action <> 'decline' OR category IS NOT NULL", name="decline_has_category"),
         Index("ix_decision_order_id", "order_id"),
         Index("ix_decision_account_id", "account_id"),
+        Index("ix_decision_post_id", "post_id"),
     )
 
 
@@ -186,10 +203,12 @@ class AuditEntry(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     order_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("legal_order.id"))
     justification: Mapped[str] = mapped_column(Text)
+    post_id: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         Index("ix_audit_entry_at", "at"),
         Index("ix_audit_entry_actor", "actor"),
         Index("ix_audit_entry_account_id", "account_id"),
         Index("ix_audit_entry_action", "action"),
+        Index("ix_audit_entry_post_id", "post_id"),
     )

@@ -67,9 +67,9 @@ def parse_rules(
     *,
     default_reason: str | None = None,
     progress: Callable[[int], None] | None = None,
-) -> tuple[list[tuple[int, str]], list[RuleTerms]]:
+) -> tuple[list[service.Item], list[RuleTerms]]:
     """Validate every line; raise ``InvalidImportError`` naming the bad lines, or return all."""
-    items: list[tuple[int, str]] = []
+    items: list[service.Item] = []
     terms: list[RuleTerms] = []
     errors: list[LineError] = []
     total_errors = 0
@@ -99,7 +99,7 @@ def parse_rules(
                 field = ".".join(str(part) for part in first["loc"]) or "row"
                 errors.append(LineError(line, field, first["msg"]))
             continue
-        items.append((rule.account, rule.country))
+        items.append((rule.account, rule.country, None))
         terms.append(
             RuleTerms(reason=rule.reason, order_ref=rule.order_ref, expires_at=rule.expires_at)
         )
@@ -114,7 +114,7 @@ def parse_rules(
 
 def import_rules(
     db: Database,
-    items: list[tuple[int, str]],
+    items: list[service.Item],
     terms: list[RuleTerms],
     *,
     actor: str,

@@ -151,6 +151,7 @@ async def record_decisions(
             action=item.action,
             category=item.category,
             note=item.note,
+            post=item.post,
         )
         for item in body.decisions
     ]

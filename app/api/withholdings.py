@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 from app.api.deps import AdminDep, RuntimeDep
 from app.api.error_responses import ERRORS
 from app.api.transactions import read, write
-from app.domain import LiftCause, RuleNotFoundError
+from app.domain import LiftCause, RuleNotFoundError, Subject
 from app.schemas.common import AccountId, ErrorResponse, RuleCountry
 from app.schemas.rules import (
     AccountWithholdings,
@@ -101,7 +101,7 @@ async def lift_withholding(
     # A rule found past its expiry is expired (and that committed) even though the answer is 404.
     outcome = await write(runtime, work, response)
     if outcome.rule is None:
-        raise RuleNotFoundError(account, country)
+        raise RuleNotFoundError((Subject.ACCOUNT, account, country))
     return response
 
 
@@ -118,7 +118,12 @@ async def list_withholdings(
 ) -> AccountWithholdings:
     found = await read(
         runtime,
-        partial(service.rules_of_account, account=account, include_lifted=include_lifted),
+        partial(
+            service.rules_of,
+            subject=Subject.ACCOUNT,
+            subject_id=account,
+            include_lifted=include_lifted,
+        ),
     )
     return AccountWithholdings(
         account=account,
@@ -142,7 +147,7 @@ async def withhold_in_bulk(
 ) -> BulkWithholdRead:
     work = partial(
         service.bulk_withhold,
-        items=[(item.account, item.country) for item in body.items],
+        items=[(item.account, item.country, item.post) for item in body.items],
         terms=_terms(body),
         actor=actor,
         now=datetime.now(UTC),

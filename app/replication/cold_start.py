@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 
 from app.db import Database
+from app.domain import Subject
 from app.index import VisibilityIndex
-from app.replication.replica import apply_changes
+from app.replication.indexes import Indexes
 from app.repositories import active_pairs, changelog, snapshots
 
 log = logging.getLogger("withheld.sync")
@@ -19,8 +20,8 @@ log = logging.getLogger("withheld.sync")
 RELOAD_AFTER = 200_000
 
 
-def load_state(db: Database) -> tuple[VisibilityIndex, int]:
-    """The index and the revision it reflects, read in one consistent database snapshot.
+def load_state(db: Database) -> tuple[Indexes, int]:
+    """The indexes and the revision they reflect, read in one consistent database snapshot.
 
     From the newest index snapshot plus the changelog after it when that is short; otherwise
     from the active rules themselves.
@@ -31,15 +32,18 @@ def load_state(db: Database) -> tuple[VisibilityIndex, int]:
         if stored is not None and 0 <= head - stored[0] <= RELOAD_AFTER:
             revision, data = stored
             try:
-                index = VisibilityIndex.from_bytes(data)
+                indexes = Indexes.from_bytes(data)
             except ValueError:
                 log.warning("index snapshot at revision %d unreadable: loading the rules", revision)
             else:
                 del data, stored
                 changes = changelog.list_after(session, revision, limit=head - revision)
-                reached, complete = apply_changes(index, changes, after=revision)
+                reached, complete = indexes.apply(changes, after=revision)
                 if complete and reached == head:
-                    return index, head
+                    return indexes, head
                 log.warning("changelog after snapshot %d has gaps: loading the rules", revision)
-        accounts, countries = active_pairs.load_active_pairs(session)
-    return VisibilityIndex.from_arrays(accounts, countries), head
+        built = {
+            subject: VisibilityIndex.from_arrays(*active_pairs.load_active_pairs(session, subject))
+            for subject in (Subject.ACCOUNT, Subject.POST)
+        }
+    return Indexes(accounts=built[Subject.ACCOUNT], posts=built[Subject.POST]), head

@@ -76,8 +76,8 @@ class ChangelogFollower:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def load(self) -> None:
-        index, revision = await _in_thread(lambda: load_state(self.db))
-        self.replica.load(index, revision)
+        indexes, revision = await _in_thread(lambda: load_state(self.db))
+        self.replica.load(indexes, revision)
         self.replica.mark_db_ok()
 
     def start(self) -> None:
@@ -253,8 +253,8 @@ class ChangelogFollower:
         revision = self.replica.revision
         if revision - (latest or 0) < self.settings.snapshot_every_changes:
             return False
-        data = self.replica.index.to_bytes()
-        pairs = len(self.replica.index)
+        data = self.replica.indexes.to_bytes()
+        pairs = self.replica.indexes.pairs()
 
         def store() -> bool:
             try:

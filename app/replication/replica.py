@@ -16,38 +16,16 @@ from collections.abc import Iterable
 
 from anyio import to_thread
 
-from app.domain import Change, ChangeOp
+from app.domain import Change
 from app.index import VisibilityIndex
+from app.replication.indexes import Indexes
 
 log = logging.getLogger("withheld.replica")
 
 
-def apply_changes(
-    index: VisibilityIndex, changes: Iterable[Change], *, after: int
-) -> tuple[int, bool]:
-    """Apply the changes that follow revision ``after`` contiguously.
-
-    Returns the revision reached and whether every change was used (False at the first gap:
-    the caller must fetch the missing revisions first).
-    """
-    applied = after
-    for change in changes:
-        if change.revision <= applied:
-            continue
-        if change.revision != applied + 1:
-            return applied, False
-        if change.op is ChangeOp.WITHHOLD:
-            index.add(change.account, change.country)
-        else:
-            index.discard(change.account, change.country)
-        applied = change.revision
-    return applied, True
-
-
 class Replica:
     def __init__(self) -> None:
-        self.index = VisibilityIndex()
-        self.index.defer_compaction = True
+        self.indexes = Indexes()
         self.revision = 0
         self.head_seen = 0  # newest changelog revision the database has shown us
         self.loaded = False
@@ -57,9 +35,20 @@ class Replica:
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._compaction: asyncio.Task[None] | None = None
 
-    def load(self, index: VisibilityIndex, revision: int) -> None:
-        index.defer_compaction = True
-        self.index = index
+    @property
+    def index(self) -> VisibilityIndex:
+        """The accounts' index (what the fast path reads)."""
+        return self.indexes.accounts
+
+    @property
+    def posts(self) -> VisibilityIndex:
+        return self.indexes.posts
+
+    def load(self, indexes: Indexes | VisibilityIndex, revision: int) -> None:
+        """Adopt ``indexes`` (or an account index alone: no post rules) at ``revision``."""
+        if isinstance(indexes, VisibilityIndex):
+            indexes = Indexes(accounts=indexes)
+        self.indexes = indexes
         self.revision = revision
         self.head_seen = max(self.head_seen, revision)
         self.loaded = True
@@ -71,18 +60,20 @@ class Replica:
         Returns False, applying nothing past it, at the first gap: the caller must fetch the missing
         revisions from the changelog first.
         """
-        applied, complete = apply_changes(self.index, changes, after=self.revision)
+        applied, complete = self.indexes.apply(changes, after=self.revision)
         self.head_seen = max(self.head_seen, applied)
         if applied != self.revision:
             self.revision = applied
             self._release_waiters()
-        if self.index.compaction_due():
-            self._compact()
+        for index in self.indexes.all():
+            if index.compaction_due():
+                self._compact(index)
         return complete
 
-    def _compact(self) -> None:
-        """Compact the index in a worker thread; inline when no event loop runs (tools)."""
-        index = self.index
+    def _compact(self, index: VisibilityIndex) -> None:
+        """Compact ``index`` in a worker thread; inline when no event loop runs (tools)."""
+        if self._compaction is not None and not self._compaction.done():
+            return  # one at a time; the other is still due when the next change lands
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -100,7 +91,7 @@ class Replica:
             except BaseException:
                 index.abandon_compaction()
                 raise
-            if self.index is index:  # not replaced by a reload meanwhile
+            if index in self.indexes.all():  # not replaced by a reload meanwhile
                 index.finish_compaction(compacted)
 
         self._compaction = loop.create_task(compact_aside(), name="withheld-compact")

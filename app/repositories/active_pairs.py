@@ -16,7 +16,22 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-ACTIVE_PAIRS_SQL = "SELECT account_id, country FROM withholding WHERE lifted_at IS NULL"
+from app.domain import Subject
+
+# Which rows and which id column make each subject's pairs. Each condition is the WHERE of that
+# subject's partial unique index, so the aggregates read the index alone.
+_SUBJECT_ROWS: dict[Subject, tuple[str, str]] = {
+    Subject.ACCOUNT: ("account_id", "lifted_at IS NULL AND post_id IS NULL"),
+    Subject.POST: ("post_id", "lifted_at IS NULL AND post_id IS NOT NULL"),
+}
+
+
+def active_pairs_sql(subject: Subject) -> str:
+    column, where = _SUBJECT_ROWS[subject]
+    return f"SELECT {column}, country FROM withholding WHERE {where}"  # noqa: S608 - constants
+
+
+ACTIVE_PAIRS_SQL = active_pairs_sql(Subject.ACCOUNT)
 # Each database concatenates the active pairs itself, so millions of rows cross into Python as a
 # few large values instead of one Python object per row (10M rows: ~8 s by cursor or by COPY,
 # which psycopg hands over row by row). Accounts come as 8-byte big-endian integers
@@ -24,16 +39,16 @@ ACTIVE_PAIRS_SQL = "SELECT account_id, country FROM withholding WHERE lifted_at 
 # (SQLite: both as BLOBs, see below).
 # Both aggregates consume the same rows in the same order, so the two stay aligned.
 _PG_ACTIVE_PAIRS = (
-    "SELECT string_agg(int8send(account_id), ''::bytea), string_agg(country, '') "
-    "FROM withholding WHERE lifted_at IS NULL"
+    "SELECT string_agg(int8send({column}), ''::bytea), string_agg(country, '') "
+    "FROM withholding WHERE {where}"
 )
 # As BLOBs: the driver then hands over the bytes as they are, where TEXT is decoded into a str
 # (0.4 s of 2 s at 10M pairs).
 _SQLITE_ACTIVE_PAIRS = (
-    "SELECT CAST(group_concat(account_id) AS BLOB), CAST(group_concat(country, '') AS BLOB) "
-    "FROM withholding WHERE lifted_at IS NULL"
+    "SELECT CAST(group_concat({column}) AS BLOB), CAST(group_concat(country, '') AS BLOB) "
+    "FROM withholding WHERE {where}"
 )
-_SQLITE_ACTIVE_PAIRS_BY_ID = _SQLITE_ACTIVE_PAIRS + " AND id > ? AND id <= ?"
+_SQLITE_BY_ID = " AND id > ? AND id <= ?"
 # Up to this many rules (~21 bytes of text per pair) SQLite aggregates them in one query.
 _SQLITE_SINGLE_QUERY_MAX = 16_000_000
 _SQLITE_ID_RANGE = 4_000_000
@@ -45,22 +60,25 @@ _FETCH_CHUNK = 262_144
 Pairs = tuple[np.ndarray, np.ndarray]
 
 
-def load_active_pairs(session: Session) -> Pairs:
-    """Every active (account, country) as two arrays (uint64 ids, ``S2`` codes), for building
-    the index, read in the session's transaction."""
+def load_active_pairs(session: Session, subject: Subject = Subject.ACCOUNT) -> Pairs:
+    """Every active (id, country) of ``subject``'s rules as two arrays (uint64 ids, ``S2``
+    codes), for building its index, read in the session's transaction."""
+    column, where = _SUBJECT_ROWS[subject]
     connection = session.connection()
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         if connection.dialect.name == "postgresql":
-            pairs = _aggregated_pg(session, connection)
+            pg_query = _PG_ACTIVE_PAIRS.format(column=column, where=where)
+            pairs = _aggregated_pg(session, connection, pg_query)
         else:
-            pairs = _aggregated_sqlite(cursor)
-        return pairs if pairs is not None else _row_by_row(cursor)
+            sqlite_query = _SQLITE_ACTIVE_PAIRS.format(column=column, where=where)
+            pairs = _aggregated_sqlite(cursor, sqlite_query)
+        return pairs if pairs is not None else _row_by_row(cursor, active_pairs_sql(subject))
     finally:
         cursor.close()
 
 
-def _aggregated_pg(session: Session, connection: Any) -> Pairs | None:
+def _aggregated_pg(session: Session, connection: Any, query: str) -> Pairs | None:
     """The active pairs in one aggregate per slice of the table's pages, the slices read in
     parallel (one backend each) from the session's own snapshot, exported to the others."""
     pages: int = session.execute(
@@ -76,7 +94,7 @@ def _aggregated_pg(session: Session, connection: Any) -> Pairs | None:
         # A savepoint: past PostgreSQL's 1 GB value limit (~130M pairs a slice) the query
         # fails, and the transaction (and its snapshot) must survive to read row by row.
         with session.begin_nested():
-            parts = _pg_slices(connection, ranges, snapshot)
+            parts = _pg_slices(connection, query, ranges, snapshot)
     except DBAPIError:
         return None
     decoded = [part for part in parts if part is not None]
@@ -86,23 +104,23 @@ def _aggregated_pg(session: Session, connection: Any) -> Pairs | None:
 
 
 def _pg_slices(
-    connection: Any, ranges: list[tuple[str, str | None]], snapshot: str
+    connection: Any, query: str, ranges: list[tuple[str, str | None]], snapshot: str
 ) -> list[Pairs | None]:
     """The first slice on the session's connection, the others on their own, in threads (the
     driver waits for PostgreSQL without the GIL), all in the session's exported snapshot."""
-    first = partial(_pg_slice, connection.connection.dbapi_connection, *ranges[0])
+    first = partial(_pg_slice, connection.connection.dbapi_connection, query, *ranges[0])
     if len(ranges) == 1:
         return [first()]
     with ThreadPoolExecutor(len(ranges) - 1, thread_name_prefix="withheld-load") as pool:
         others = [
-            pool.submit(_pg_slice_in_snapshot, connection.engine, snapshot, low, high)
+            pool.submit(_pg_slice_in_snapshot, connection.engine, query, snapshot, low, high)
             for low, high in ranges[1:]
         ]
         return [first(), *(future.result() for future in others)]
 
 
-def _pg_slice(dbapi_connection: Any, low: str, high: str | None) -> Pairs | None:
-    query = _PG_ACTIVE_PAIRS + " AND ctid >= %s::tid" + (" AND ctid < %s::tid" if high else "")
+def _pg_slice(dbapi_connection: Any, query: str, low: str, high: str | None) -> Pairs | None:
+    query += " AND ctid >= %s::tid" + (" AND ctid < %s::tid" if high else "")
     cursor = dbapi_connection.cursor(binary=True)
     try:
         cursor.execute(query, (low, high) if high else (low,))
@@ -114,31 +132,33 @@ def _pg_slice(dbapi_connection: Any, low: str, high: str | None) -> Pairs | None
     return _decoded(np.frombuffer(accounts, dtype=">i8").astype(np.uint64), countries)
 
 
-def _pg_slice_in_snapshot(engine: Any, snapshot: str, low: str, high: str | None) -> Pairs | None:
+def _pg_slice_in_snapshot(
+    engine: Any, query: str, snapshot: str, low: str, high: str | None
+) -> Pairs | None:
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as other:
         other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
         try:
-            return _pg_slice(other.connection.dbapi_connection, low, high)
+            return _pg_slice(other.connection.dbapi_connection, query, low, high)
         finally:
             other.rollback()
 
 
-def _aggregated_sqlite(cursor: Any) -> Pairs | None:
+def _aggregated_sqlite(cursor: Any, query: str) -> Pairs | None:
     """One aggregate over the partial index of active pairs (it holds just the two columns)
     while the text stays well inside SQLite's 1 GB value limit; else by ranges of rule ids."""
     highest = cursor.execute("SELECT max(id) FROM withholding").fetchone()[0] or 0
     queries: list[tuple[str, tuple[int, ...]]]
     if highest <= _SQLITE_SINGLE_QUERY_MAX:
-        queries = [(_SQLITE_ACTIVE_PAIRS, ())]
+        queries = [(query, ())]
     else:
         queries = [
-            (_SQLITE_ACTIVE_PAIRS_BY_ID, (low, low + _SQLITE_ID_RANGE))
+            (query + _SQLITE_BY_ID, (low, low + _SQLITE_ID_RANGE))
             for low in range(0, highest, _SQLITE_ID_RANGE)
         ]
     accounts: list[np.ndarray] = []
     countries: list[np.ndarray] = []
-    for query, parameters in queries:
-        ids, codes = cursor.execute(query, parameters).fetchone()
+    for ranged, parameters in queries:
+        ids, codes = cursor.execute(ranged, parameters).fetchone()
         if ids is None:
             continue
         chunk = _decoded(np.fromstring(ids, dtype=np.uint64, sep=","), codes)
@@ -160,8 +180,8 @@ def _decoded(accounts: np.ndarray, countries: str | bytes) -> Pairs | None:
     return accounts, np.frombuffer(raw, dtype="S2")
 
 
-def _row_by_row(cursor: Any) -> Pairs:
-    cursor.execute(ACTIVE_PAIRS_SQL)
+def _row_by_row(cursor: Any, query: str = ACTIVE_PAIRS_SQL) -> Pairs:
+    cursor.execute(query)
     accounts: list[np.ndarray] = []
     countries: list[np.ndarray] = []
     while rows := cursor.fetchmany(_FETCH_CHUNK):

@@ -13,7 +13,16 @@ from app.domain import AuditRecord
 from app.models import AuditEntry
 from app.repositories._bulk import insert_rows
 
-_COLUMNS = ("at", "actor", "action", "account_id", "country", "order_id", "justification")
+_COLUMNS = (
+    "at",
+    "actor",
+    "action",
+    "account_id",
+    "country",
+    "order_id",
+    "justification",
+    "post_id",
+)
 
 
 def append(session: Session, records: Sequence[AuditRecord]) -> None:
@@ -31,6 +40,7 @@ def _row(record: AuditRecord) -> tuple[Any, ...]:
         record.country,
         record.order_id,
         record.justification,
+        record.post,
     )
 
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from app.domain import Change, ChangeOp
+from app.domain import Change, ChangeOp, LogEntry
 from app.models import ChangelogEntry, ChangelogHead
 from app.repositories._bulk import insert_rows
 
 NOTIFY_CHANNEL = "withheld_changelog"
-_COLUMNS = ("revision", "op", "account_id", "country", "at", "rule_id")
+_COLUMNS = ("revision", "op", "account_id", "country", "at", "rule_id", "post_id")
 
 
 def lock_head(session: Session) -> int:
@@ -39,14 +38,14 @@ def append(
     session: Session,
     *,
     head: int,
-    entries: Sequence[tuple[ChangeOp, int, str, int, datetime]],
+    entries: Sequence[LogEntry],
 ) -> list[Change]:
-    """Append ``(op, account, country, rule_id, at)`` entries after ``head`` (locked by caller)."""
+    """Append ``entries`` after ``head`` (locked by the caller), numbered in order."""
     if not entries:
         return []
     rows = [
-        (head + offset, op.value, account, country, at, rule_id)
-        for offset, (op, account, country, rule_id, at) in enumerate(entries, start=1)
+        (head + offset, e.op.value, e.account, e.country, e.at, e.rule_id, e.post)
+        for offset, e in enumerate(entries, start=1)
     ]
     insert_rows(session, ChangelogEntry.__table__, _COLUMNS, rows)
     new_head = head + len(rows)
@@ -58,8 +57,8 @@ def append(
             {"channel": NOTIFY_CHANNEL, "payload": str(new_head)},
         )
     return [
-        Change(revision=head + offset, op=op, account=account, country=country)
-        for offset, (op, account, country, _, _) in enumerate(entries, start=1)
+        Change(revision=head + offset, op=e.op, account=e.account, country=e.country, post=e.post)
+        for offset, e in enumerate(entries, start=1)
     ]
 
 
@@ -71,14 +70,15 @@ def list_after(session: Session, revision: int, *, limit: int) -> list[Change]:
             ChangelogEntry.op,
             ChangelogEntry.account_id,
             ChangelogEntry.country,
+            ChangelogEntry.post_id,
         )
         .where(ChangelogEntry.revision > revision)
         .order_by(ChangelogEntry.revision)
         .limit(limit)
     )
     return [
-        Change(revision=rev, op=ChangeOp(op), account=account, country=country)
-        for rev, op, account, country in session.execute(stmt)
+        Change(revision=rev, op=ChangeOp(op), account=account, country=country, post=post)
+        for rev, op, account, country, post in session.execute(stmt)
     ]
 
 

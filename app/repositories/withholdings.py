@@ -1,4 +1,6 @@
-"""Every statement on ``withholding``."""
+"""Every statement on ``withholding``: account rules (``post_id`` NULL) and post rules alike.
+A rule's key is (subject, id, country): account rules are found by ``account_id`` among rows
+without a post, post rules by ``post_id``."""
 
 from __future__ import annotations
 
@@ -6,9 +8,21 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, any_, bindparam, func, or_, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
+from app.domain import RuleKey, Subject
 from app.models import Withholding
 from app.repositories._bulk import insert_rows
 
@@ -17,31 +31,57 @@ _CHUNK = 5000
 _BIGINT_ARRAY = ARRAY(BigInteger)
 
 
-def get_active(session: Session, *, account: int, country: str) -> Withholding | None:
+def _of(subject: Subject, subject_id: int) -> ColumnElement[bool]:
+    """The rows of one account's own rules, or of one post's."""
+    if subject is Subject.POST:
+        return Withholding.post_id == subject_id
+    return (Withholding.account_id == subject_id) & Withholding.post_id.is_(None)
+
+
+def get_active(session: Session, key: RuleKey) -> Withholding | None:
+    subject, subject_id, country = key
     stmt = select(Withholding).where(
-        Withholding.account_id == account,
+        _of(subject, subject_id),
         Withholding.country == country,
         Withholding.lifted_at.is_(None),
     )
     return session.execute(stmt).scalar_one_or_none()
 
 
-def list_for_account(session: Session, *, account: int, include_lifted: bool) -> list[Withholding]:
-    stmt = select(Withholding).where(Withholding.account_id == account)
+def list_for(
+    session: Session, *, subject: Subject, subject_id: int, include_lifted: bool
+) -> list[Withholding]:
+    stmt = select(Withholding).where(_of(subject, subject_id))
     if not include_lifted:
         stmt = stmt.where(Withholding.lifted_at.is_(None))
     stmt = stmt.order_by(Withholding.country, Withholding.created_at, Withholding.id)
     return list(session.execute(stmt).scalars())
 
 
+def authors_of(session: Session, posts: Iterable[int]) -> dict[int, int]:
+    """The author each post's rules (active or lifted) name, for the posts that have any."""
+    wanted = sorted(set(posts))
+    found: dict[int, int] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        stmt = (
+            select(Withholding.post_id, Withholding.account_id)
+            .where(Withholding.post_id.in_(wanted[start : start + _CHUNK]))
+            .distinct()
+        )
+        for post, account in session.execute(stmt):
+            assert post is not None
+            found[post] = account
+    return found
+
+
 def list_active_in(
-    session: Session, *, account: int, countries: Sequence[str]
+    session: Session, *, subject: Subject, subject_id: int, countries: Sequence[str]
 ) -> list[Withholding]:
-    """The account's active rules in any of ``countries``."""
+    """The subject's active rules in any of ``countries``."""
     stmt = (
         select(Withholding)
         .where(
-            Withholding.account_id == account,
+            _of(subject, subject_id),
             Withholding.country.in_(countries),
             Withholding.lifted_at.is_(None),
         )
@@ -51,15 +91,15 @@ def list_active_in(
 
 
 def list_in_force_at(
-    session: Session, *, account: int, countries: Sequence[str], at: datetime
+    session: Session, *, subject: Subject, subject_id: int, countries: Sequence[str], at: datetime
 ) -> list[Withholding]:
-    """The account's rules in any of ``countries`` that withheld it at instant ``at``: created
+    """The subject's rules in any of ``countries`` that withheld it at instant ``at``: created
     by then, not lifted by then, not expired by then (an expiry takes effect at ``expires_at``
     even before the expiry task records it)."""
     stmt = (
         select(Withholding)
         .where(
-            Withholding.account_id == account,
+            _of(subject, subject_id),
             Withholding.country.in_(countries),
             Withholding.created_at <= at,
             or_(Withholding.lifted_at.is_(None), Withholding.lifted_at > at),
@@ -70,31 +110,42 @@ def list_in_force_at(
     return list(session.execute(stmt).scalars())
 
 
-def list_active_among(
-    session: Session, pairs: Sequence[tuple[int, str]]
-) -> dict[tuple[int, str], Withholding]:
-    """The active rules among ``pairs``, keyed by (account, country).
+def list_active_among(session: Session, keys: Sequence[RuleKey]) -> dict[RuleKey, Withholding]:
+    """The active rules among ``keys``, by key.
 
-    Looks accounts up by ``account_id`` (indexed) and filters the pairs here: PostgreSQL plans a
-    5,000-pair row-value ``IN`` as a scan of the table (74 s for 100k pairs against 100k rules).
+    Looks subjects up by id (indexed) and filters the keys here: PostgreSQL plans a 5,000-pair
+    row-value ``IN`` as a scan of the table.
     """
-    wanted = set(pairs)
-    accounts = sorted({account for account, _ in wanted})
-    found: dict[tuple[int, str], Withholding] = {}
-    if session.get_bind().dialect.name == "postgresql":
-        # One bigint[] parameter for every account: the driver sends it in one piece, where an
-        # expanded IN costs SQLAlchemy and psycopg a bind parameter per id (2.7 s per 100k).
-        chunks = [accounts]
-        condition = Withholding.account_id == any_(bindparam("accounts", type_=_BIGINT_ARRAY))
-    else:
-        chunks = [accounts[start : start + _CHUNK] for start in range(0, len(accounts), _CHUNK)]
-        condition = Withholding.account_id.in_(bindparam("accounts", expanding=True))
-    stmt = select(Withholding).where(Withholding.lifted_at.is_(None), condition)
-    for chunk in chunks:
-        for rule in session.execute(stmt, {"accounts": chunk}).scalars():
-            pair = (rule.account_id, rule.country)
-            if pair in wanted:
-                found[pair] = rule
+    wanted = set(keys)
+    found: dict[RuleKey, Withholding] = {}
+    for subject, column in (
+        (Subject.ACCOUNT, Withholding.account_id),
+        (Subject.POST, Withholding.post_id),
+    ):
+        ids = sorted({subject_id for kind, subject_id, _ in wanted if kind is subject})
+        if not ids:
+            continue
+        if session.get_bind().dialect.name == "postgresql":
+            # One bigint[] parameter for every id: the driver sends it in one piece, where an
+            # expanded IN costs SQLAlchemy and psycopg a bind parameter per id.
+            chunks = [ids]
+            condition = column == any_(bindparam("ids", type_=_BIGINT_ARRAY))
+        else:
+            chunks = [ids[start : start + _CHUNK] for start in range(0, len(ids), _CHUNK)]
+            condition = column.in_(bindparam("ids", expanding=True))
+        of_subject = (
+            Withholding.post_id.is_not(None)
+            if subject is Subject.POST
+            else Withholding.post_id.is_(None)
+        )
+        stmt = select(Withholding).where(Withholding.lifted_at.is_(None), of_subject, condition)
+        for chunk in chunks:
+            for rule in session.execute(stmt, {"ids": chunk}).scalars():
+                subject_id = rule.post_id if subject is Subject.POST else rule.account_id
+                assert subject_id is not None
+                key = (subject, subject_id, rule.country)
+                if key in wanted:
+                    found[key] = rule
     return found
 
 

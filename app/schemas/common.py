@@ -63,6 +63,28 @@ AccountId = Annotated[
 ]
 # Responses carry ids we produced ourselves: serialise to string, no input parsing.
 AccountOut = Annotated[int, PlainSerializer(str, return_type=str), WithJsonSchema(_ACCOUNT_SCHEMA)]
+POST_EXAMPLE = "1357000000000000042"
+_POST_SCHEMA: dict[str, Any] = {
+    **_ACCOUNT_SCHEMA,
+    "description": f"Post id: decimal string of an integer in 1 … {identifiers.MAX_ID}.",
+    "examples": [POST_EXAMPLE],
+}
+
+
+def _post(raw: object) -> int:
+    try:
+        return identifiers.parse_account(raw)  # the same grammar as an account id
+    except ValueError:
+        raise PydanticCustomError("post_invalid", identifiers.ACCOUNT_ERROR) from None
+
+
+PostId = Annotated[
+    int,
+    BeforeValidator(_post),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(_POST_SCHEMA),
+]
+PostOut = Annotated[int, PlainSerializer(str, return_type=str), WithJsonSchema(_POST_SCHEMA)]
 ViewerCountry = Annotated[
     str,
     BeforeValidator(_viewer_country),

@@ -27,6 +27,7 @@ from app.schemas.common import (
     Note,
     OrderRef,
     PastInstant,
+    PostId,
     ReadModel,
     RequestModel,
     StrictBoolean,
@@ -109,7 +110,11 @@ def _decline_needs_category(
 
 
 class DecisionItem(RequestModel):
-    account: AccountId
+    account: AccountId = Field(description="The account, or with `post` the post's author.")
+    post: PostId | None = Field(
+        default=None,
+        description="The decision is about this post (by `account`), not the whole account.",
+    )
     action: DecisionAction = Field(
         description="`withhold`: in the order's country; `withhold_global`: in every country "
         "(XX), e.g. a suspension; `decline`: nothing done, `category` says why."

@@ -25,6 +25,7 @@ from app.schemas.common import (
     IdOut,
     Note,
     OrderRef,
+    PostId,
     ReadModel,
     Reason,
     RequestModel,
@@ -103,8 +104,11 @@ class AccountWithholdings(BaseModel):
 
 
 class BulkItem(RequestModel):
-    account: AccountId
+    account: AccountId = Field(description="The account, or with `post` the post's author.")
     country: RuleCountry
+    post: PostId | None = Field(
+        default=None, description="Withhold only this post (by `account`), not the account."
+    )
 
 
 class BulkWithholdRequest(_Terms):

@@ -27,7 +27,7 @@ from app.models import LegalOrder
 from app.repositories import audit, changelog, orders
 from app.services import disclosure, withholdings
 from app.services.disclosure import Reader
-from app.services.withholdings import RuleTerms
+from app.services.withholdings import Item, RuleTerms, key_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +55,13 @@ class OrderListing:
 
 @dataclass(frozen=True, slots=True)
 class DecisionDraft:
+    """One decision: about an account, or with ``post``, about that post (by ``account``)."""
+
     account: int
     action: DecisionAction
     category: DeclineCategory | None
     note: str | None
+    post: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,13 +185,12 @@ def record_decisions(
     def country_of(action: DecisionAction) -> str:
         return ALL_COUNTRIES if action is DecisionAction.WITHHOLD_GLOBAL else order.country
 
-    pairs = [
-        (decision.account, country_of(decision.action))
-        for decision in decisions
-        if decision.action is not DecisionAction.DECLINE
-    ]
+    def item_of(decision: DecisionDraft) -> Item:
+        return (decision.account, country_of(decision.action), decision.post)
+
+    items = [item_of(d) for d in decisions if d.action is not DecisionAction.DECLINE]
     rules = withholdings.withhold_for_order(
-        session, head=head, pairs=pairs, terms=terms, order_id=order.id, actor=actor, now=now
+        session, head=head, items=items, terms=terms, order_id=order.id, actor=actor, now=now
     )
     counts = dict.fromkeys(DecisionAction, 0)
     already_active = 0
@@ -201,10 +203,10 @@ def record_decisions(
         if decision.action is DecisionAction.DECLINE:
             counts[decision.action] += 1
         else:
-            pair = (decision.account, country)
-            rule_id = rules.rule_of[pair]
-            if pair in fresh:
-                fresh.discard(pair)
+            key = key_of(item_of(decision))
+            rule_id = rules.rule_of[key]
+            if key in fresh:
+                fresh.discard(key)
                 counts[decision.action] += 1
             else:
                 already_active += 1
@@ -212,6 +214,7 @@ def record_decisions(
             {
                 "order_id": order.id,
                 "account_id": decision.account,
+                "post_id": decision.post,
                 "action": decision.action.value,
                 "category": decision.category.value if decision.category else None,
                 "note": decision.note,
@@ -229,6 +232,7 @@ def record_decisions(
                 country=country,
                 order_id=order.id,
                 justification=_decision_justification(decision, reason),
+                post=decision.post,
             )
         )
     orders.insert_decisions(session, rows)

@@ -1,4 +1,6 @@
-"""The rules of withholding: create, update, lift, expire. No HTTP here, and no commit: the caller's
+"""The rules of withholding, for accounts and posts alike: create, update, lift, expire. A post
+rule withholds one post and names its author (``account``); a post has one author, so a rule
+naming another is refused (:class:`AuthorConflictError`). No HTTP here, and no commit: the caller's
 unit of work commits. Every write starts by locking the changelog head (see ``app.db``), so the
 checks below cannot race another writer.
 
@@ -17,7 +19,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.domain import AuditAction, AuditRecord, Change, ChangeOp, LiftCause, WriteResult
+from app.domain import (
+    AuditAction,
+    AuditRecord,
+    AuthorConflictError,
+    Change,
+    ChangeOp,
+    LiftCause,
+    LogEntry,
+    RuleKey,
+    Subject,
+    WriteResult,
+)
 from app.models import Withholding
 from app.repositories import audit, changelog, withholdings
 from app.services import disclosure
@@ -25,7 +38,25 @@ from app.services.disclosure import DisclosedRule
 
 SYSTEM_EXPIRY_ACTOR = "system:expiry"
 
-Pair = tuple[int, str]
+Item = tuple[int, str, int | None]
+"""What a write asks to withhold: (account, country, post); ``post`` None withholds the whole
+account, else that post, whose author is ``account``."""
+
+
+def key_of(item: Item) -> RuleKey:
+    account, country, post = item
+    return (
+        (Subject.POST, post, country) if post is not None else (Subject.ACCOUNT, account, country)
+    )
+
+
+def subject_key(country: str, *, account: int | None = None, post: int | None = None) -> RuleKey:
+    """The key of a post's rule when ``post`` is given, else of the account's own."""
+    if post is not None:
+        return (Subject.POST, post, country)
+    if account is None:
+        raise TypeError("an account or a post is required")
+    return (Subject.ACCOUNT, account, country)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,18 +93,19 @@ class LiftOutcome:
 class OrderRules:
     """The rules an order's decisions asked for: each pair's rule id, and which ones are new."""
 
-    rule_of: dict[Pair, int]
-    created: frozenset[Pair]
+    rule_of: dict[RuleKey, int]
+    created: frozenset[RuleKey]
     result: WriteResult
 
 
 @dataclass(frozen=True, slots=True)
-class AccountRules:
+class SubjectRules:
+    """An account's or a post's rules as anyone may read them; ``account`` is a post's author
+    (None for a post never withheld)."""
+
+    account: int | None
     withheld_in_countries: list[str]
     rules: list[DisclosedRule]
-
-
-Entry = tuple[ChangeOp, int, str, int, datetime]
 
 
 @dataclass
@@ -82,7 +114,7 @@ class _Write:
 
     head: int
     now: datetime
-    entries: list[Entry] = field(default_factory=list)
+    entries: list[LogEntry] = field(default_factory=list)
     audits: list[AuditRecord] = field(default_factory=list)
 
     def expire(self, rule: Withholding) -> None:
@@ -100,6 +132,7 @@ class _Write:
                 country=rule.country,
                 order_id=rule.order_id,
                 justification=f"expired at {expires_at.isoformat()}",
+                post=rule.post_id,
             )
         )
 
@@ -107,11 +140,11 @@ class _Write:
         self,
         actor: str,
         action: AuditAction,
-        account: int,
-        country: str,
+        item: Item,
         justification: str,
         order_id: int | None = None,
     ) -> None:
+        account, country, post = item
         self.audits.append(
             AuditRecord(
                 at=self.now,
@@ -121,7 +154,14 @@ class _Write:
                 country=country,
                 order_id=order_id,
                 justification=justification,
+                post=post,
             )
+        )
+
+    def withheld(self, item: Item, rule_id: int) -> None:
+        account, country, post = item
+        self.entries.append(
+            LogEntry(ChangeOp.WITHHOLD, account, country, rule_id, self.now, post=post)
         )
 
     def flush_to(self, session: Session) -> WriteResult:
@@ -145,27 +185,45 @@ def _mark_lifted(
     reason: LiftCause,
     actor: str,
     note: str | None = None,
-) -> Entry:
+) -> LogEntry:
     rule.lifted_at = at
     rule.lift_reason = reason.value
     rule.lift_note = note
     rule.lifted_by = actor
     rule.updated_at = at
-    return (ChangeOp.LIFT, rule.account_id, rule.country, rule.id, at)
+    return LogEntry(ChangeOp.LIFT, rule.account_id, rule.country, rule.id, at, post=rule.post_id)
+
+
+def _check_authors(session: Session, items: Sequence[Item]) -> None:
+    """Every post in ``items`` is named with the author its rules (active or lifted) name, and
+    with one author throughout; else :class:`AuthorConflictError`, before anything is written."""
+    named: dict[int, int] = {}
+    for account, _, post in items:
+        if post is None:
+            continue
+        earlier = named.setdefault(post, account)
+        if earlier != account:
+            raise AuthorConflictError(post, earlier, account)
+    if not named:
+        return
+    for post, author in withholdings.authors_of(session, named).items():
+        if author != named[post]:
+            raise AuthorConflictError(post, author, named[post])
 
 
 def _new_rule_row(
-    account: int,
-    country: str,
+    item: Item,
     terms: RuleTerms,
     *,
     actor: str,
     now: datetime,
     order_id: int | None = None,
 ) -> dict[str, Any]:
+    account, country, post = item
     return {
         "account_id": account,
         "country": country,
+        "post_id": post,
         "reason": terms.reason,
         "order_ref": terms.order_ref,
         "created_at": now,
@@ -188,10 +246,14 @@ def withhold(
     terms: RuleTerms,
     actor: str,
     now: datetime,
+    post: int | None = None,
 ) -> WithholdOutcome:
-    """Withhold ``account`` in ``country``; on an already active rule, update its terms."""
+    """Withhold ``account`` in ``country`` (with ``post``: only that post, by ``account``); on an
+    already active rule, update its terms."""
+    item: Item = (account, country, post)
     write = _Write(changelog.lock_head(session), now)
-    rule = withholdings.get_active(session, account=account, country=country)
+    _check_authors(session, [item])
+    rule = withholdings.get_active(session, key_of(item))
     if rule is not None and _is_due(rule, now):
         write.expire(rule)
         session.flush()  # the partial unique index must see the old rule lifted first
@@ -202,13 +264,13 @@ def withhold(
         rule.expires_at = terms.expires_at
         rule.updated_at = now
         session.flush()
-        write.record(actor, AuditAction.UPDATE, account, country, terms.reason, rule.order_id)
+        write.record(actor, AuditAction.UPDATE, item, terms.reason, rule.order_id)
         return WithholdOutcome(rule=rule, created=False, result=write.flush_to(session))
     (rule_id,) = withholdings.insert_many(
-        session, [_new_rule_row(account, country, terms, actor=actor, now=now)]
+        session, [_new_rule_row(item, terms, actor=actor, now=now)]
     )
-    write.entries.append((ChangeOp.WITHHOLD, account, country, rule_id, now))
-    write.record(actor, AuditAction.WITHHOLD, account, country, terms.reason)
+    write.withheld(item, rule_id)
+    write.record(actor, AuditAction.WITHHOLD, item, terms.reason)
     result = write.flush_to(session)
     created = session.get_one(Withholding, rule_id)
     return WithholdOutcome(rule=created, created=True, result=result)
@@ -217,52 +279,54 @@ def withhold(
 def lift(
     session: Session,
     *,
-    account: int,
     country: str,
     reason: LiftCause,
     actor: str,
     now: datetime,
+    account: int | None = None,
+    post: int | None = None,
     note: str | None = None,
 ) -> LiftOutcome:
-    """Lift the active rule, keeping ``reason`` and ``note``. A rule found already past its expiry
-    is recorded as expired instead, and the outcome has no rule: there was nothing left to lift."""
+    """Lift the active rule of ``account`` (or of ``post``) in ``country``, keeping ``reason``
+    and ``note``. A rule found already past its expiry is recorded as expired instead, and the
+    outcome has no rule: there was nothing left to lift."""
     write = _Write(changelog.lock_head(session), now)
-    rule = withholdings.get_active(session, account=account, country=country)
+    rule = withholdings.get_active(session, subject_key(country, account=account, post=post))
     if rule is None:
         return LiftOutcome(rule=None, result=WriteResult(changes=(), revision=write.head))
     if _is_due(rule, now):
         write.expire(rule)
         return LiftOutcome(rule=None, result=write.flush_to(session))
     write.entries.append(_mark_lifted(rule, at=now, reason=reason, actor=actor, note=note))
-    write.record(
-        actor, AuditAction.LIFT, account, country, lift_justification(reason, note), rule.order_id
-    )
+    item = (rule.account_id, rule.country, rule.post_id)
+    write.record(actor, AuditAction.LIFT, item, lift_justification(reason, note), rule.order_id)
     return LiftOutcome(rule=rule, result=write.flush_to(session))
 
 
-def _withhold_pairs(
+def _withhold_items(
     session: Session,
     write: _Write,
-    terms_of: dict[Pair, RuleTerms],
+    terms_of: dict[Item, RuleTerms],
     *,
     actor: str,
     update_active: bool,
     order_id: int | None = None,
-) -> tuple[dict[Pair, Withholding], dict[Pair, int]]:
-    """Create a rule for every pair not already active (expiring due ones first); replace the
-    terms of active ones when ``update_active``. Returns (active before, created ids)."""
+) -> tuple[dict[RuleKey, Withholding], dict[RuleKey, int]]:
+    """Create a rule for every item not already active (expiring due ones first); replace the
+    terms of active ones when ``update_active``. Returns (active before, created ids), by key."""
     now = write.now
-    unique = list(terms_of)
-    active = withholdings.list_active_among(session, unique)
+    _check_authors(session, list(terms_of))
+    item_of = {key_of(item): item for item in terms_of}
+    active = withholdings.list_active_among(session, list(item_of))
     for rule in active.values():
         if _is_due(rule, now):
             write.expire(rule)
     session.flush()
-    active = {pair: rule for pair, rule in active.items() if rule.lifted_at is None}
+    active = {key: rule for key, rule in active.items() if rule.lifted_at is None}
     if update_active:
         by_terms: dict[RuleTerms, list[int]] = {}
-        for pair, rule in active.items():
-            by_terms.setdefault(terms_of[pair], []).append(rule.id)
+        for key, rule in active.items():
+            by_terms.setdefault(terms_of[item_of[key]], []).append(rule.id)
         for shared, rule_ids in by_terms.items():
             withholdings.update_terms(
                 session,
@@ -274,41 +338,34 @@ def _withhold_pairs(
                     "updated_at": now,
                 },
             )
-    new_pairs = [pair for pair in unique if pair not in active]
+    new_keys = [key for key in item_of if key not in active]
     created_ids = withholdings.insert_many(
         session,
         [
             _new_rule_row(
-                account,
-                country,
-                terms_of[(account, country)],
-                actor=actor,
-                now=now,
-                order_id=order_id,
+                item_of[key], terms_of[item_of[key]], actor=actor, now=now, order_id=order_id
             )
-            for account, country in new_pairs
+            for key in new_keys
         ],
     )
-    created = dict(zip(new_pairs, created_ids, strict=True))
-    write.entries.extend(
-        (ChangeOp.WITHHOLD, account, country, rule_id, now)
-        for (account, country), rule_id in created.items()
-    )
+    created = dict(zip(new_keys, created_ids, strict=True))
+    for key, rule_id in created.items():
+        write.withheld(item_of[key], rule_id)
     return active, created
 
 
 def bulk_withhold(
     session: Session,
     *,
-    items: Sequence[tuple[int, str]],
+    items: Sequence[Item],
     terms: RuleTerms | Sequence[RuleTerms],
     actor: str,
     now: datetime,
 ) -> BulkOutcome:
-    """Withhold every (account, country) in one transaction; active ones get the new terms.
+    """Withhold every item in one transaction; active ones get the new terms.
 
     ``terms`` is one set for every item, or one per item (a CSV import); when an item repeats,
-    its last terms win. The audit log gets one entry per distinct pair (``withhold`` or
+    its last terms win. The audit log gets one entry per distinct item (``withhold`` or
     ``update``).
     """
     write = _Write(changelog.lock_head(session), now)
@@ -316,16 +373,13 @@ def bulk_withhold(
         terms_of = dict.fromkeys(items, terms)
     else:
         terms_of = dict(zip(items, terms, strict=True))
-    active, created = _withhold_pairs(session, write, terms_of, actor=actor, update_active=True)
-    for pair, pair_terms in terms_of.items():
-        account, country = pair
-        existing = active.get(pair)
+    active, created = _withhold_items(session, write, terms_of, actor=actor, update_active=True)
+    for item, item_terms in terms_of.items():
+        existing = active.get(key_of(item))
         if existing is not None:
-            write.record(
-                actor, AuditAction.UPDATE, account, country, pair_terms.reason, existing.order_id
-            )
+            write.record(actor, AuditAction.UPDATE, item, item_terms.reason, existing.order_id)
         else:
-            write.record(actor, AuditAction.WITHHOLD, account, country, pair_terms.reason)
+            write.record(actor, AuditAction.WITHHOLD, item, item_terms.reason)
     return BulkOutcome(
         created=len(created),
         already_active=len(active),
@@ -338,7 +392,7 @@ def withhold_for_order(
     session: Session,
     *,
     head: int,
-    pairs: Sequence[Pair],
+    items: Sequence[Item],
     terms: RuleTerms,
     order_id: int,
     actor: str,
@@ -348,11 +402,11 @@ def withhold_for_order(
     kept as it is (its own terms and provenance). The caller holds the changelog head (``head``)
     and audits the decisions; only expiries found on the way are audited here."""
     write = _Write(head, now)
-    terms_of = dict.fromkeys(pairs, terms)
-    active, created = _withhold_pairs(
+    terms_of = dict.fromkeys(items, terms)
+    active, created = _withhold_items(
         session, write, terms_of, actor=actor, update_active=False, order_id=order_id
     )
-    rule_of = {pair: rule.id for pair, rule in active.items()}
+    rule_of = {key: rule.id for key, rule in active.items()}
     rule_of.update(created)
     return OrderRules(rule_of=rule_of, created=frozenset(created), result=write.flush_to(session))
 
@@ -365,10 +419,20 @@ def expire_due(session: Session, *, now: datetime, limit: int = 5000) -> WriteRe
     return write.flush_to(session)
 
 
-def rules_of_account(session: Session, *, account: int, include_lifted: bool) -> AccountRules:
-    """An account's rules as anyone may read them, and where it is withheld now."""
-    rules = withholdings.list_for_account(session, account=account, include_lifted=include_lifted)
-    return AccountRules(
+def rules_of(
+    session: Session, *, subject: Subject, subject_id: int, include_lifted: bool
+) -> SubjectRules:
+    """An account's or a post's rules as anyone may read them, and where it is withheld now."""
+    rules = withholdings.list_for(
+        session, subject=subject, subject_id=subject_id, include_lifted=include_lifted
+    )
+    if subject is Subject.POST:
+        authors = withholdings.authors_of(session, [subject_id])
+        account = authors.get(subject_id)
+    else:
+        account = subject_id
+    return SubjectRules(
+        account=account,
         withheld_in_countries=sorted({rule.country for rule in rules if rule.lifted_at is None}),
         rules=disclosure.disclosed_rules(session, rules),
     )

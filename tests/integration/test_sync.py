@@ -9,7 +9,7 @@ import pytest
 
 from app.config import Settings
 from app.db import Database
-from app.domain import LiftCause
+from app.domain import LiftCause, Subject
 from app.replication import follower as sync
 from app.replication.cold_start import load_state
 from app.replication.follower import ChangelogFollower
@@ -25,7 +25,7 @@ def _withhold(db: Database, accounts: range, country: str = "IN") -> None:
     with db.writing() as session:
         service.bulk_withhold(
             session,
-            items=[(a, country) for a in accounts],
+            items=[(a, country, None) for a in accounts],
             terms=TERMS,
             actor="t",
             now=datetime.now(UTC),
@@ -42,7 +42,7 @@ async def test_catch_up_applies_changes_after_the_loaded_revision(db: Database) 
     _withhold(db, range(6, 9), country="XX")
     await follower.catch_up()
     assert replica.revision == 8
-    assert replica.index == load_state(db)[0]
+    assert replica.index == load_state(db)[0].accounts
     assert replica.index.is_withheld(7, "FR")
 
 
@@ -88,7 +88,9 @@ def test_expiry_lifts_due_rules_once_even_when_several_processes_try(db: Databas
     assert [c.op.value for c in first.changes] == ["lift"]
     assert second.changes == ()
     with db.reading() as session:
-        (rule,) = withholdings.list_for_account(session, account=1, include_lifted=True)
+        (rule,) = withholdings.list_for(
+            session, subject=Subject.ACCOUNT, subject_id=1, include_lifted=True
+        )
     assert rule.lift_reason == "expired"
     assert rule.lifted_at == rule.expires_at
 
@@ -139,11 +141,11 @@ async def test_start_loads_the_newest_snapshot_and_replays_only_what_follows(
         raise AssertionError("the rules table was read: the snapshot should have served")
 
     monkeypatch.setattr(active_pairs, "load_active_pairs", no_full_load)
-    index, revision = load_state(db)
+    indexes, revision = load_state(db)
     assert revision == head == 36
-    assert index == expected
-    assert not index.is_withheld(3, "IN")
-    assert index.is_withheld(33, "BR")
+    assert indexes == expected
+    assert not indexes.accounts.is_withheld(3, "IN")
+    assert indexes.accounts.is_withheld(33, "BR")
 
 
 @pytest.mark.parametrize("pages_per_slice", [1, 10**9], ids=["sliced", "whole"])

@@ -1,0 +1,102 @@
+"""Every in-memory index a replica holds, one per subject, and their snapshot container.
+
+Accounts and posts each have a :class:`~app.index.VisibilityIndex` (the same design: dense
+ordinals, a bitmap per country). A snapshot stores them side by side in one container; a snapshot
+written before posts existed is a bare account index, and reads as one with no post rules (there
+were none then).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+from app.domain import Change, ChangeOp
+from app.index import VisibilityIndex
+
+MAGIC: Final = b"WHLDSET\n"
+VERSION: Final = 1
+_HEADER: Final = struct.Struct("<8sHH")
+_PART: Final = struct.Struct("<8sQ")
+_NAMES: Final = (b"accounts", b"posts\0\0\0")
+_BARE_INDEX: Final = b"WHLDIDX\n"  # app.index._snapshot.MAGIC: a snapshot of accounts alone
+
+
+def _new() -> VisibilityIndex:
+    index = VisibilityIndex()
+    index.defer_compaction = True
+    return index
+
+
+@dataclass(eq=True)
+class Indexes:
+    accounts: VisibilityIndex = field(default_factory=_new)
+    posts: VisibilityIndex = field(default_factory=_new)
+
+    def __post_init__(self) -> None:
+        # The replica compacts off the event loop itself (see Replica._compact).
+        for index in self.all():
+            index.defer_compaction = True
+
+    def all(self) -> tuple[VisibilityIndex, ...]:
+        return (self.accounts, self.posts)
+
+    def pairs(self) -> int:
+        """Active (subject, country) pairs over every index."""
+        return sum(len(index) for index in self.all())
+
+    def to_bytes(self) -> bytes:
+        blobs = [index.to_bytes() for index in self.all()]
+        parts = b"".join(
+            _PART.pack(name, len(blob)) for name, blob in zip(_NAMES, blobs, strict=True)
+        )
+        return b"".join([_HEADER.pack(MAGIC, VERSION, len(blobs)), parts, *blobs])
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Indexes:
+        """Inverse of :meth:`to_bytes` (or a bare account index); ``ValueError`` if malformed."""
+        if data[: len(_BARE_INDEX)] == _BARE_INDEX:
+            return cls(accounts=VisibilityIndex.from_bytes(data))
+        if len(data) < _HEADER.size:
+            raise ValueError("snapshot too short")
+        magic, version, count = _HEADER.unpack_from(data)
+        if magic != MAGIC:
+            raise ValueError("not an index snapshot")
+        if version != VERSION or count != len(_NAMES):
+            raise ValueError(f"unsupported snapshot container (version {version}, {count} parts)")
+        offset = _HEADER.size + count * _PART.size
+        indexes: list[VisibilityIndex] = []
+        for position, expected in enumerate(_NAMES):
+            name, length = _PART.unpack_from(data, _HEADER.size + position * _PART.size)
+            if name != expected or offset + length > len(data):
+                raise ValueError("snapshot container parts are malformed")
+            indexes.append(VisibilityIndex.from_bytes(data[offset : offset + length]))
+            offset += length
+        if offset != len(data):
+            raise ValueError("snapshot container has trailing bytes")
+        return cls(accounts=indexes[0], posts=indexes[1])
+
+    def apply(self, changes: Iterable[Change], *, after: int) -> tuple[int, bool]:
+        """Apply the changes that follow revision ``after`` contiguously.
+
+        Returns the revision reached and whether every change was used (False at the first gap:
+        the caller must fetch the missing revisions first).
+        """
+        applied = after
+        accounts, posts = self.accounts, self.posts
+        for change in changes:
+            if change.revision <= applied:
+                continue
+            if change.revision != applied + 1:
+                return applied, False
+            index, subject = (
+                (accounts, change.account) if change.post is None else (posts, change.post)
+            )
+            if change.op is ChangeOp.WITHHOLD:
+                index.add(subject, change.country)
+            else:
+                index.discard(subject, change.country)
+            applied = change.revision
+        return applied, True
