@@ -18,6 +18,14 @@ RuleKey = tuple[Subject, int, str]
 """(subject, its id, country): at most one active rule per key."""
 
 
+def post_scope(*, author_withheld: bool, post_withheld: bool) -> Subject | None:
+    """What hides a post from a viewer, if anything: its author's withholding wins (Twitter's
+    ``scope: "user"``), else the post's own (``"tweet"``)."""
+    if author_withheld:
+        return Subject.ACCOUNT
+    return Subject.POST if post_withheld else None
+
+
 class ChangeOp(StrEnum):
     WITHHOLD = "withhold"
     LIFT = "lift"

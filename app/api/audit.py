@@ -14,7 +14,7 @@ from app.api.transactions import read
 from app.domain import AuditAction
 from app.limits import MAX_AUDIT_PAGE
 from app.schemas.audit import AuditEntryRead, AuditPage
-from app.schemas.common import AccountId, ActorName, Cursor, Instant
+from app.schemas.common import AccountId, ActorName, Cursor, Instant, PostId
 from app.services import audit as service
 
 router = APIRouter(tags=["audit"])
@@ -29,7 +29,11 @@ router = APIRouter(tags=["audit"])
 async def list_audit_entries(
     runtime: RuntimeDep,
     _admin: AdminDep,
-    account: Annotated[AccountId | None, Query(description="Entries about this account.")] = None,
+    account: Annotated[
+        AccountId | None,
+        Query(description="Entries about this account (its own rules, and its posts')."),
+    ] = None,
+    post: Annotated[PostId | None, Query(description="Entries about this post.")] = None,
     actor: Annotated[
         ActorName | None,
         Query(description="Entries by this admin token name (or `system:expiry`)."),
@@ -63,6 +67,7 @@ async def list_audit_entries(
     work = partial(
         service.list_entries,
         account=account,
+        post=post,
         actor=actor,
         action=action,
         since=since,

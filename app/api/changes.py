@@ -21,6 +21,7 @@ router = APIRouter(tags=["changes"])
 @router.get(
     "/changes",
     response_model=ChangePage,
+    response_model_exclude_none=True,
     summary="Visibility changes after a cursor, in commit order",
     responses=READ_ERRORS,
 )

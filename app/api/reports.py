@@ -32,19 +32,23 @@ CSV_COLUMNS = [
     "withheld_global",
     *(f"declined_{category.value}" for category in DeclineCategory),
     "lifted",
+    "posts_specified",
+    "posts_withheld",
 ]
-CSV_EXAMPLE = ",".join(CSV_COLUMNS) + "\r\nIN,MeitY,1,0,250,120,30,40,30,20,10,0,25\r\n"
+CSV_EXAMPLE = ",".join(CSV_COLUMNS) + "\r\nIN,MeitY,1,0,250,120,30,40,30,20,10,0,25,12,10\r\n"
 DESCRIPTION = """\
 Over the legal orders **received** in `[from, to)` (and of `country`, if given), one row per
 (country, authority), sorted by country then authority:
 
 - `orders`: orders received; `sealed_orders`: how many of them are sealed.
-- `accounts_specified`: distinct accounts named in decisions on those orders.
+- `accounts_specified`: distinct accounts named in decisions about accounts on those orders.
 - `withheld` / `withheld_global`: distinct accounts with a `withhold` / `withhold_global`
   decision on those orders (whether the rule was created then or was already active).
 - `declined`: distinct accounts with a `decline` decision, per category.
 - `lifted`: rules created for those orders (their provenance) that were lifted for any reason,
   expiry included, before `to`.
+- `posts_specified` / `posts_withheld`: distinct posts named in decisions on those orders, and
+  those with a `withhold` or `withhold_global` decision ("Tweets withheld").
 
 Decisions count whenever they were recorded. Sealed orders are counted but never named: all sealed
 orders of a country make up one row of their own whose `authority` is null (empty in CSV), so no
@@ -102,6 +106,8 @@ def _csv(rows: list[ReportRow]) -> str:
                 row.withheld_global,
                 *(declined[category.value] for category in DeclineCategory),
                 row.lifted,
+                row.posts_specified,
+                row.posts_withheld,
             ]
         )
     return out.getvalue()
@@ -156,6 +162,8 @@ async def get_transparency_report(
             withheld_global=row.withheld_global,
             declined=DeclinedCounts(**{c.value: n for c, n in row.declined.items()}),
             lifted=row.lifted,
+            posts_specified=row.posts_specified,
+            posts_withheld=row.posts_withheld,
         )
         for row in found
     ]

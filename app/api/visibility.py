@@ -15,12 +15,19 @@ from fastapi.responses import Response
 from app.api.deps import RuntimeDep
 from app.api.responses import JsonResponse
 from app.api.transactions import read
-from app.edge.bodies import render_batch, render_visibility
+from app.domain import Subject, post_scope
+from app.edge.bodies import (
+    render_batch,
+    render_post_batch,
+    render_post_visibility,
+    render_visibility,
+)
 from app.models import LegalOrder
 from app.runtime import Runtime
-from app.schemas.common import AccountId, ErrorResponse, PastInstant, ViewerCountry
+from app.schemas.common import AccountId, ErrorResponse, PastInstant, PostId, ViewerCountry
 from app.schemas.orders import OrderRead
 from app.schemas.visibility import (
+    BatchPostVisibilityRead,
     BatchVisibilityRead,
     BatchVisibilityRequest,
     ExplainedRule,
@@ -90,32 +97,58 @@ def _explanation(country: str, visible: bool, rules: list[service.RuleWithOrder]
     )
 
 
+def _scope_now(runtime: Runtime, account: int, post: int, country: str) -> Subject | None:
+    """What hides ``post`` in ``country`` now, from memory."""
+    replica = runtime.replica
+    return post_scope(
+        author_withheld=replica.index.is_withheld(account, country),
+        post_withheld=replica.posts.is_withheld(post, country),
+    )
+
+
 async def _from_database(
-    runtime: Runtime, account: int, country: str, *, explain: bool, at: datetime | None
+    runtime: Runtime,
+    account: int,
+    country: str,
+    *,
+    post: int | None,
+    explain: bool,
+    at: datetime | None,
 ) -> Response:
     if at is None:
-        work = partial(service.active_rules, account=account, country=country)
+        work = partial(service.active_rules, account=account, country=country, post=post)
     else:
-        work = partial(service.rules_at, account=account, country=country, at=at)
+        work = partial(service.rules_at, account=account, country=country, at=at, post=post)
     rules = await read(runtime, work)
-    # Now: the in-memory answer, exactly as a plain lookup gives it. In the past: the history.
-    index = runtime.replica.index
-    visible = not rules if at is not None else not index.is_withheld(account, country)
+    scope: Subject | None
+    if at is not None:  # in the past: the history
+        scope = post_scope(
+            author_withheld=any(item.rule.post_id is None for item in rules),
+            post_withheld=any(item.rule.post_id is not None for item in rules),
+        )
+    elif post is not None:  # now: the in-memory answer, exactly as a plain lookup gives it
+        scope = _scope_now(runtime, account, post, country)
+    else:
+        scope = Subject.ACCOUNT if runtime.replica.index.is_withheld(account, country) else None
+    visible = scope is None
     answer = VisibilityRead(
         account=account,
+        post=post,
         country=country,
         visible=visible,
+        scope=scope.value if scope is not None and post is not None else None,
         at=at,
         explanation=_explanation(country, visible, rules) if explain else None,
     )
-    left_out = {name for name in ("at", "explanation") if getattr(answer, name) is None}
+    optional = ("post", "scope", "at", "explanation")
+    left_out = {name for name in optional if getattr(answer, name) is None}
     return JsonResponse(answer.model_dump(mode="json", exclude=left_out))
 
 
 @router.get(
     "/visible",
     response_model=VisibilityRead,
-    summary="May this account be shown to a viewer in this country?",
+    summary="May this account (or this post of it) be shown to a viewer in this country?",
     responses={
         200: {"headers": REVISION_HEADER},
         422: {"model": ErrorResponse, "description": "Invalid account, country or `at`."},
@@ -128,8 +161,14 @@ async def _from_database(
 )
 async def get_visibility(
     runtime: RuntimeDep,
-    account: Annotated[AccountId, Query(description="Account id (decimal string).")],
+    account: Annotated[
+        AccountId, Query(description="Account id (decimal string); with `post`, its author.")
+    ],
     country: Annotated[ViewerCountry, Query(description="Viewer's country (ISO 3166-1 alpha-2).")],
+    post: Annotated[
+        PostId | None,
+        Query(description="A post of `account`: may this post be shown there?"),
+    ] = None,
     min_revision: MinRevision = None,
     explain: Annotated[
         bool,
@@ -151,10 +190,18 @@ async def get_visibility(
     """Answered from memory, never from the database: `visible` is false when the account is
     withheld in `country` or in all countries (`XX`). With `explain=true` the answer is the same
     (from memory) and `explanation` says why; with `at` the answer is for that instant, from the
-    database."""
+    database. With `post`, the answer is about that post: hidden when its author is withheld
+    there (`scope: "account"`, which wins) or the post itself is (`scope: "post"`); `scope` is
+    present only when `visible` is false."""
     await _require_revision(runtime, min_revision)
     if explain or at is not None:
-        return await _from_database(runtime, account, country, explain=explain, at=at)
+        return await _from_database(runtime, account, country, post=post, explain=explain, at=at)
+    if post is not None:
+        scope = _scope_now(runtime, account, post, country)
+        body = render_post_visibility(
+            str(account), str(post), country, scope.value if scope is not None else None
+        )
+        return Response(body, media_type="application/json")
     visible = not runtime.replica.index.is_withheld(account, country)
     return Response(
         render_visibility(str(account), country, visible), media_type="application/json"
@@ -163,8 +210,8 @@ async def get_visibility(
 
 @router.post(
     "/visible",
-    response_model=BatchVisibilityRead,
-    summary="Visibility of up to 10,000 accounts in one country",
+    response_model=BatchVisibilityRead | BatchPostVisibilityRead,
+    summary="Visibility of up to 10,000 accounts (or posts) in one country",
     responses={
         200: {"headers": REVISION_HEADER},
         400: {"model": ErrorResponse, "description": "Malformed body (not JSON, not UTF-8)."},
@@ -176,9 +223,23 @@ async def get_visibility(
 async def get_visibility_batch(
     runtime: RuntimeDep, body: BatchVisibilityRequest, min_revision: MinRevision = None
 ) -> Response:
-    """Results in request order, duplicates kept, from memory only."""
+    """Results in request order, duplicates kept, from memory only. With `posts`, each result
+    is about that post, as `GET /visible?account=&post=` answers it."""
     await _require_revision(runtime, min_revision)
+    index = runtime.replica.index
+    if body.posts is not None:
+        posts = np.fromiter((item.post for item in body.posts), np.uint64, len(body.posts))
+        authors = np.fromiter((item.account for item in body.posts), np.uint64, len(body.posts))
+        rendered = render_post_batch(
+            body.country,
+            [str(item.post) for item in body.posts],
+            [str(item.account) for item in body.posts],
+            index.withheld_many(authors, body.country),
+            runtime.replica.posts.withheld_many(posts, body.country),
+        )
+        return Response(rendered, media_type="application/json")
+    assert body.accounts is not None  # the model requires exactly one of the two
     ids = np.fromiter(body.accounts, dtype=np.uint64, count=len(body.accounts))
-    withheld = runtime.replica.index.withheld_many(ids, body.country)
+    withheld = index.withheld_many(ids, body.country)
     accounts = [str(account) for account in body.accounts]
     return Response(render_batch(body.country, accounts, withheld), media_type="application/json")

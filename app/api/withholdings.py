@@ -11,9 +11,10 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from app.api.deps import AdminDep, RuntimeDep
 from app.api.error_responses import ERRORS
+from app.api.rule_inputs import NO_LIFT_DETAILS, CountryPath, terms_of
 from app.api.transactions import read, write
 from app.domain import LiftCause, RuleNotFoundError, Subject
-from app.schemas.common import AccountId, ErrorResponse, RuleCountry
+from app.schemas.common import AccountId, ErrorResponse
 from app.schemas.rules import (
     AccountWithholdings,
     BulkWithholdRead,
@@ -24,21 +25,10 @@ from app.schemas.rules import (
 )
 from app.services import withholdings as service
 from app.services.disclosure import DisclosedRule
-from app.services.withholdings import RuleTerms
 
 router = APIRouter(tags=["withholdings"])
 
 AccountPath = Annotated[AccountId, Path(description="Account id (decimal string).")]
-CountryPath = Annotated[RuleCountry, Path(description="Country code, or XX for all countries.")]
-
-
-# An optional body typed as the model itself (not `| None`): generated clients then simply omit
-# it; openapi-python-client cannot serialise an unset `Model | None` body.
-_NO_LIFT_DETAILS = LiftRequest()
-
-
-def _terms(body: RuleWrite | BulkWithholdRequest) -> RuleTerms:
-    return RuleTerms(reason=body.reason, order_ref=body.order_ref, expires_at=body.expires_at)
 
 
 def _disclosed(item: DisclosedRule) -> RuleRead:
@@ -64,7 +54,7 @@ async def withhold_account(
         service.withhold,
         account=account,
         country=country,
-        terms=_terms(body),
+        terms=terms_of(body),
         actor=actor,
         now=datetime.now(UTC),
     )
@@ -84,7 +74,7 @@ async def lift_withholding(
     actor: AdminDep,
     account: AccountPath,
     country: CountryPath,
-    body: Annotated[LiftRequest, Body()] = _NO_LIFT_DETAILS,
+    body: Annotated[LiftRequest, Body()] = NO_LIFT_DETAILS,
 ) -> Response:
     """The reason (default `other`) and the optional note are kept in the rule's history
     (`lift_reason`, `lift_note`) and in the audit log."""
@@ -148,7 +138,7 @@ async def withhold_in_bulk(
     work = partial(
         service.bulk_withhold,
         items=[(item.account, item.country, item.post) for item in body.items],
-        terms=_terms(body),
+        terms=terms_of(body),
         actor=actor,
         now=datetime.now(UTC),
     )

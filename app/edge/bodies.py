@@ -77,3 +77,72 @@ def parse_account_list(raw: object) -> NDArray[np.uint64] | None:
     if digits != len(text) - (len(raw) - 1) or int(ids.max()) > MAX_ID:
         return None
     return ids
+
+
+def render_post_visibility(account: str, post: str, country: str, scope: str | None) -> bytes:
+    """A post lookup's body: ``scope`` (``account`` or ``post``) only when it is not visible."""
+    head = f'{{"account":"{account}","post":"{post}","country":"{country}","visible":'
+    if scope is None:
+        return f"{head}true}}".encode()
+    return f'{head}false,"scope":"{scope}"}}'.encode()
+
+
+# What follows each author in a post batch body, by its scope code (0 visible, 1 the account
+# withholds it, 2 the post does); the last one's trailing ',{"post":"' is cut off.
+_AFTER_AUTHOR: Final = np.array(
+    [
+        '","visible":true},{"post":"',
+        '","visible":false,"scope":"account"},{"post":"',
+        '","visible":false,"scope":"post"},{"post":"',
+    ],
+    dtype=object,
+)
+_NEXT_POST: Final = len(',{"post":"')
+_AUTHOR_OPEN: Final = '","account":"'
+
+
+def post_scope_codes(
+    author_withheld: NDArray[np.bool_], post_withheld: NDArray[np.bool_]
+) -> NDArray[np.uint8]:
+    """Per item: 0 visible, 1 hidden by its author's rule (which wins), 2 by the post's own."""
+    codes = post_withheld.astype(np.uint8) * 2
+    codes[author_withheld] = 1
+    return codes
+
+
+def render_post_batch(
+    country: str,
+    posts: list[str],
+    accounts: list[str],
+    author_withheld: NDArray[np.bool_],
+    post_withheld: NDArray[np.bool_],
+) -> bytes:
+    """The post batch body, as orjson would write the response model (ids are validated digit
+    strings, so plain concatenation is safe JSON)."""
+    parts: list[str] = [""] * (4 * len(posts))
+    parts[0::4] = posts
+    parts[1::4] = [_AUTHOR_OPEN] * len(posts)
+    parts[2::4] = accounts
+    parts[3::4] = _AFTER_AUTHOR[post_scope_codes(author_withheld, post_withheld)].tolist()
+    items = "".join(parts)
+    return f'{{"country":"{country}","results":[{{"post":"{items[:-_NEXT_POST]}]}}'.encode()
+
+
+_POST_ITEM_KEYS: Final = {"post", "account"}
+
+
+def split_post_items(raw: object) -> tuple[list[str], list[str]] | None:
+    """A JSON list of ``{"post", "account"}`` objects as two lists of the raw strings (checked
+    by :func:`parse_account_list` next), or None if any item has another shape."""
+    if type(raw) is not list or not 1 <= len(raw) <= MAX_BATCH:
+        return None
+    posts: list[str] = []
+    authors: list[str] = []
+    add_post, add_author = posts.append, authors.append
+    keys = _POST_ITEM_KEYS
+    for item in raw:
+        if type(item) is not dict or item.keys() != keys:
+            return None
+        add_post(item["post"])
+        add_author(item["account"])
+    return posts, authors

@@ -21,7 +21,12 @@ from typing import Final
 
 import orjson
 
-from app.edge.bodies import parse_account_list, render_batch
+from app.edge.bodies import (
+    parse_account_list,
+    render_batch,
+    render_post_batch,
+    split_post_items,
+)
 from app.edge.layers import ASGIApp, Receive, Scope, Send, read_body, replaying
 from app.edge.metrics import RequestStats
 from app.identifiers import parse_viewer_country
@@ -52,7 +57,9 @@ def _country_spellings() -> dict[bytes, _Spelling]:
 
 
 _COUNTRIES: Final = _country_spellings()
-_UNANSWERABLE: Final[tuple[bytes, _Spelling | None]] = (b"", None)
+_ACCOUNT_BATCH: Final = {"country", "accounts"}
+_POST_BATCH: Final = {"country", "posts"}
+_UNANSWERABLE: Final[tuple[bytes, bytes | None, _Spelling | None]] = (b"", None, None)
 # The same, keyed by how the common query ends ("&country=IN"): one slice and one dict lookup
 # both find the country and check the query's shape (bytes.find alone costs more).
 _COUNTRY_SUFFIX: Final = len(b"&country=IN")
@@ -78,6 +85,46 @@ def _visibility_body(account_raw: bytes, spelling: _Spelling, probe: DecimalProb
     if withheld is None:
         return None
     return b"".join((_ACCOUNT_OPEN, account_raw, hidden if withheld else shown))
+
+
+def _post_endings(code: str) -> tuple[bytes, bytes, bytes]:
+    """How a post lookup's body ends after the post id: visible, hidden by its author, by
+    itself (as ``bodies.render_post_visibility`` writes them)."""
+    head = b'","country":"' + code.encode() + b'","visible":'
+    return head + b"true}", head + b'false,"scope":"account"}', head + b'false,"scope":"post"}'
+
+
+_POST_ENDINGS: Final = {code: _post_endings(code) for code in COUNTRY_CODES}
+_POST_KEY: Final = b"&post="
+_POST_OPEN: Final = b'","post":"'
+
+
+def answer_post_query(query: bytes, accounts: DecimalProbe, posts: DecimalProbe) -> bytes | None:
+    """The body for ``account=<id>&post=<id>&country=<cc>`` exactly, else None."""
+    spelling = _COUNTRY_ENDINGS.get(query[-_COUNTRY_SUFFIX:])
+    if spelling is None or query[:8] != b"account=":
+        return None
+    account_raw, key, post_raw = query[8:-_COUNTRY_SUFFIX].partition(_POST_KEY)
+    if not key:
+        return None
+    return _post_body(account_raw, post_raw, spelling[0], accounts, posts)
+
+
+def _post_body(
+    account_raw: bytes,
+    post_raw: bytes,
+    country: str,
+    accounts: DecimalProbe,
+    posts: DecimalProbe,
+) -> bytes | None:
+    """The body for a post (ids as the query wrote them) in a country, else None."""
+    author_withheld = accounts.withheld_decimal(account_raw, country)
+    post_withheld = posts.withheld_decimal(post_raw, country)
+    if author_withheld is None or post_withheld is None:
+        return None
+    shown, by_author, by_post = _POST_ENDINGS[country]
+    ending = by_author if author_withheld else by_post if post_withheld else shown
+    return b"".join((_ACCOUNT_OPEN, account_raw, _POST_OPEN, post_raw, ending))
 
 
 AnswerQuery = Callable[[bytes, DecimalProbe], bytes | None]
@@ -159,12 +206,21 @@ class FastPath:
         return visibility_fast_path
 
     def _answer_other(self, query: bytes) -> bytes | None:
-        """The body for a query the fast path may answer in another shape (parameters in
-        another order, ``min_revision`` already reached), else None: the route answers."""
-        account_raw, spelling = self._split_query(query)
+        """The body for a query the fast path may answer in another shape (a post's lookup,
+        parameters in another order, ``min_revision`` already reached), else None: the route
+        answers."""
+        replica = self.replica
+        body = answer_post_query(query, replica.index.probe, replica.posts.probe)
+        if body is not None:
+            return body
+        account_raw, post_raw, spelling = self._split_query(query)
         if spelling is None:
             return None
-        return _visibility_body(account_raw, spelling, self.replica.index.probe)
+        if post_raw is not None:
+            return _post_body(
+                account_raw, post_raw, spelling[0], replica.index.probe, replica.posts.probe
+            )
+        return _visibility_body(account_raw, spelling, replica.index.probe)
 
     async def _send(self, send: Send, body: bytes, *, started: float | None = None) -> None:
         headers = [
@@ -190,23 +246,26 @@ class FastPath:
             and int(value) <= self.replica.revision
         )
 
-    def _split_query(self, query: bytes) -> tuple[bytes, _Spelling | None]:
-        """The account and the country's spelling (see ``_COUNTRIES``) from any other query;
-        the spelling is None unless the fast path may answer it."""
+    def _split_query(self, query: bytes) -> tuple[bytes, bytes | None, _Spelling | None]:
+        """The account, the post (None without one) and the country's spelling (see
+        ``_COUNTRIES``) from any other query; the spelling is None unless the fast path may
+        answer it."""
         if b"%" in query or b"+" in query:
             return _UNANSWERABLE
-        account_raw = country_raw = None
+        account_raw = post_raw = country_raw = None
         for part in query.split(b"&"):
             name, _, value = part.partition(b"=")
             if name == b"account" and account_raw is None:
                 account_raw = value
+            elif name == b"post" and post_raw is None:
+                post_raw = value
             elif name == b"country" and country_raw is None:
                 country_raw = value
             elif not self._fresh_enough(part):
                 return _UNANSWERABLE
         if account_raw is None or country_raw is None:
             return _UNANSWERABLE
-        return account_raw, _COUNTRIES.get(country_raw)
+        return account_raw, post_raw, _COUNTRIES.get(country_raw)
 
     async def _batch(self, scope: Scope, receive: Receive, send: Send) -> None:
         read = await read_body(receive, self.max_body_bytes)
@@ -230,15 +289,30 @@ class FastPath:
             request = orjson.loads(body)
         except orjson.JSONDecodeError:
             return None
-        if type(request) is not dict or request.keys() != {"country", "accounts"}:
+        if type(request) is not dict:
+            return None
+        keys = request.keys()
+        if keys != _ACCOUNT_BATCH and keys != _POST_BATCH:
             return None
         try:
             country = parse_viewer_country(request["country"])
         except ValueError:
             return None
+        index = self.replica.index
+        if keys == _POST_BATCH:
+            items = split_post_items(request["posts"])
+            if items is None:
+                return None
+            posts, authors = items
+            post_ids, author_ids = parse_account_list(posts), parse_account_list(authors)
+            if post_ids is None or author_ids is None:
+                return None
+            author_withheld = index.withheld_many(author_ids, country)
+            post_withheld = self.replica.posts.withheld_many(post_ids, country)
+            return render_post_batch(country, posts, authors, author_withheld, post_withheld)
         accounts = request["accounts"]
         ids = parse_account_list(accounts)
         if ids is None:
             return None
-        withheld = self.replica.index.withheld_many(ids, country)
+        withheld = index.withheld_many(ids, country)
         return render_batch(country, accounts, withheld)

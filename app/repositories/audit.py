@@ -54,11 +54,14 @@ def list_page(
     until: datetime | None,
     after_id: int,
     limit: int,
+    post: int | None = None,
 ) -> list[AuditEntry]:
     """Entries matching every given filter with ``id > after_id``, in id (= write) order."""
     stmt = select(AuditEntry).where(AuditEntry.id > after_id)
     if account is not None:
         stmt = stmt.where(AuditEntry.account_id == account)
+    if post is not None:
+        stmt = stmt.where(AuditEntry.post_id == post)
     if actor is not None:
         stmt = stmt.where(AuditEntry.actor == actor)
     if action is not None:

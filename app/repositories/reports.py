@@ -54,24 +54,24 @@ def count_orders(session: Session, window: Window) -> dict[RowKey, tuple[int, in
 
 
 def count_accounts_named(session: Session, window: Window) -> dict[RowKey, int]:
-    """Distinct accounts named in any decision on the row's orders."""
+    """Distinct accounts named in any decision about an account on the row's orders."""
     key = window.authority
     stmt = (
         select(LegalOrder.country, key, func.count(distinct(Decision.account_id)))
         .join(Decision, Decision.order_id == LegalOrder.id)
-        .where(_in_window(window))
+        .where(_in_window(window), Decision.post_id.is_(None))
         .group_by(LegalOrder.country, key)
     )
     return {(row[0], row[1]): int(row[2]) for row in session.execute(stmt).all()}
 
 
 def count_accounts_by_action(session: Session, window: Window) -> Sequence[tuple[RowKey, str, int]]:
-    """Distinct accounts per row and decision action."""
+    """Distinct accounts per row and decision action (decisions about accounts)."""
     key = window.authority
     stmt = (
         select(LegalOrder.country, key, Decision.action, func.count(distinct(Decision.account_id)))
         .join(Decision, Decision.order_id == LegalOrder.id)
-        .where(_in_window(window))
+        .where(_in_window(window), Decision.post_id.is_(None))
         .group_by(LegalOrder.country, key, Decision.action)
     )
     return [((row[0], row[1]), row[2], int(row[3])) for row in session.execute(stmt).all()]
@@ -87,10 +87,38 @@ def count_declined_by_category(
             LegalOrder.country, key, Decision.category, func.count(distinct(Decision.account_id))
         )
         .join(Decision, Decision.order_id == LegalOrder.id)
-        .where(_in_window(window), Decision.action == "decline")
+        .where(_in_window(window), Decision.action == "decline", Decision.post_id.is_(None))
         .group_by(LegalOrder.country, key, Decision.category)
     )
     return [((row[0], row[1]), row[2], int(row[3])) for row in session.execute(stmt).all()]
+
+
+def count_posts_named(session: Session, window: Window) -> dict[RowKey, int]:
+    """Distinct posts named in any decision on the row's orders."""
+    key = window.authority
+    stmt = (
+        select(LegalOrder.country, key, func.count(distinct(Decision.post_id)))
+        .join(Decision, Decision.order_id == LegalOrder.id)
+        .where(_in_window(window), Decision.post_id.is_not(None))
+        .group_by(LegalOrder.country, key)
+    )
+    return {(row[0], row[1]): int(row[2]) for row in session.execute(stmt).all()}
+
+
+def count_posts_withheld(session: Session, window: Window) -> dict[RowKey, int]:
+    """Distinct posts with a ``withhold`` or ``withhold_global`` decision on the row's orders."""
+    key = window.authority
+    stmt = (
+        select(LegalOrder.country, key, func.count(distinct(Decision.post_id)))
+        .join(Decision, Decision.order_id == LegalOrder.id)
+        .where(
+            _in_window(window),
+            Decision.post_id.is_not(None),
+            Decision.action.in_(("withhold", "withhold_global")),
+        )
+        .group_by(LegalOrder.country, key)
+    )
+    return {(row[0], row[1]): int(row[2]) for row in session.execute(stmt).all()}
 
 
 def count_rules_lifted(session: Session, window: Window) -> dict[RowKey, int]:

@@ -16,6 +16,7 @@ from app.schemas.common import (
     AccountOut,
     CountryCode,
     IdOut,
+    PostOut,
     ReadModel,
 )
 
@@ -27,6 +28,7 @@ class AuditEntryRead(ReadModel):
     account: AccountOut | None = Field(default=None, validation_alias="account_id")
     country: CountryCode | None = None
     order_id: IdOut | None = None
+    post: PostOut | None = Field(default=None, validation_alias="post_id")
     justification: str
 
 

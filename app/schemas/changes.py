@@ -15,6 +15,7 @@ from app.schemas.common import (
     ACCOUNT_EXAMPLE,
     AccountOut,
     CountryCode,
+    PostOut,
     ReadModel,
 )
 
@@ -22,7 +23,14 @@ from app.schemas.common import (
 class ChangeRead(ReadModel):
     revision: int
     op: ChangeOp
-    account: AccountOut = Field(validation_alias="account_id")
+    account: AccountOut = Field(
+        validation_alias="account_id", description="The account, or a post's author."
+    )
+    post: PostOut | None = Field(
+        default=None,
+        validation_alias="post_id",
+        description="Only for a change of a post's rule: the post.",
+    )
     country: CountryCode
     at: datetime
 

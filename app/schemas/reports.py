@@ -35,6 +35,10 @@ class ReportRow(BaseModel):
     withheld_global: int
     declined: DeclinedCounts
     lifted: int
+    posts_specified: int = Field(description="Distinct posts named in decisions.")
+    posts_withheld: int = Field(
+        description="Distinct posts with a withhold or withhold_global decision."
+    )
 
 
 class TransparencyReport(BaseModel):
@@ -66,6 +70,8 @@ class TransparencyReport(BaseModel):
                                 "other": 0,
                             },
                             "lifted": 25,
+                            "posts_specified": 12,
+                            "posts_withheld": 10,
                         }
                     ],
                 }

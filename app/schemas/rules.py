@@ -35,7 +35,7 @@ from app.schemas.common import (
 )
 
 
-class _Terms(RequestModel):
+class RuleTermsWrite(RequestModel):
     reason: Reason
     order_ref: OrderRef | None = None
     expires_at: Rfc3339 | None = Field(
@@ -45,7 +45,7 @@ class _Terms(RequestModel):
     _check_future = field_validator("expires_at")(in_future)
 
 
-class RuleWrite(_Terms):
+class RuleWrite(RuleTermsWrite):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -111,7 +111,7 @@ class BulkItem(RequestModel):
     )
 
 
-class BulkWithholdRequest(_Terms):
+class BulkWithholdRequest(RuleTermsWrite):
     items: list[BulkItem] = Field(min_length=1, max_length=MAX_BULK)
 
     model_config = ConfigDict(

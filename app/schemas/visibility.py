@@ -5,30 +5,38 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-)
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from app.limits import MAX_BATCH
 from app.schemas.common import (
     ACCOUNT_EXAMPLE,
+    POST_EXAMPLE,
     AccountId,
     AccountOut,
     CountryCode,
     IdOut,
+    PostId,
+    PostOut,
     ReadModel,
     RequestModel,
     ViewerCountry,
 )
 from app.schemas.orders import OrderRead
 
+Scope = Literal["account", "post"]
+"""Why a post is hidden: its author is withheld there (``account``, which wins), or only the
+post is (``post``): Twitter's ``withheld.scope`` "user" and "tweet"."""
+
 
 class VisibilityRead(ReadModel):
     account: AccountOut
+    post: PostOut | None = Field(default=None, description="Only when a post was asked about.")
     country: CountryCode
     visible: bool
+    scope: Scope | None = Field(
+        default=None, description="Only for a post that is not visible: what withholds it."
+    )
     at: datetime | None = Field(
         default=None, description="Only with `at`: the past instant this answer is for."
     )
@@ -37,13 +45,32 @@ class VisibilityRead(ReadModel):
     )
 
 
+class PostOfAccount(RequestModel):
+    post: PostId
+    account: AccountId = Field(description="The post's author.")
+
+
 class BatchVisibilityRequest(RequestModel):
+    """Either `accounts` or `posts` (with their authors), not both."""
+
     country: ViewerCountry
-    accounts: list[AccountId] = Field(min_length=1, max_length=MAX_BATCH)
+    accounts: list[AccountId] | None = Field(default=None, min_length=1, max_length=MAX_BATCH)
+    posts: list[PostOfAccount] | None = Field(default=None, min_length=1, max_length=MAX_BATCH)
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"country": "IN", "accounts": [ACCOUNT_EXAMPLE, "12"]}]}
+        json_schema_extra={
+            "examples": [
+                {"country": "IN", "accounts": [ACCOUNT_EXAMPLE, "12"]},
+                {"country": "IN", "posts": [{"post": POST_EXAMPLE, "account": ACCOUNT_EXAMPLE}]},
+            ]
+        }
     )
+
+    @model_validator(mode="after")
+    def _one_list(self) -> BatchVisibilityRequest:
+        if (self.accounts is None) == (self.posts is None):
+            raise PydanticCustomError("accounts_or_posts", "give exactly one of accounts and posts")
+        return self
 
 
 class AccountVisibility(ReadModel):
@@ -54,6 +81,18 @@ class AccountVisibility(ReadModel):
 class BatchVisibilityRead(ReadModel):
     country: CountryCode
     results: list[AccountVisibility]
+
+
+class PostVisibility(ReadModel):
+    post: PostOut
+    account: AccountOut
+    visible: bool
+    scope: Scope | None = Field(default=None, description="Only when not visible.")
+
+
+class BatchPostVisibilityRead(ReadModel):
+    country: CountryCode
+    results: list[PostVisibility]
 
 
 class SealedOrder(BaseModel):

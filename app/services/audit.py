@@ -28,11 +28,13 @@ def list_entries(
     until: datetime | None,
     cursor: int,
     limit: int,
+    post: int | None = None,
 ) -> AuditListing:
     """One page of entries in the order they were written; ``next_cursor`` None on the last."""
     found = audit.list_page(
         session,
         account=account,
+        post=post,
         actor=actor,
         action=action.value if action is not None else None,
         since=since,

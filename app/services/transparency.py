@@ -5,10 +5,12 @@ Over the legal orders *received* in ``[since, until)`` (optionally of one countr
 is null, so a sealed order is counted but never named (``services.disclosure``). Per row:
 
 - ``orders``: orders received; ``sealed_orders``: how many of them are sealed;
-- ``accounts_specified``: distinct accounts named in decisions on those orders;
+- ``accounts_specified``: distinct accounts named in decisions about accounts on those orders;
 - ``withheld`` / ``withheld_global``: distinct accounts with a ``withhold`` / ``withhold_global``
   decision on them (whether the rule was created then or was already active);
 - ``declined.<category>``: distinct accounts declined with that category;
+- ``posts_specified`` / ``posts_withheld``: distinct posts named in decisions on those orders,
+  and those with a ``withhold`` or ``withhold_global`` decision (Twitter's "Tweets withheld");
 - ``lifted``: rules created for those orders (their provenance) lifted, for any reason including
   expiry, before ``until``.
 
@@ -40,6 +42,8 @@ class ReportTally:
         default_factory=lambda: dict.fromkeys(DeclineCategory, 0)
     )
     lifted: int = 0
+    posts_specified: int = 0
+    posts_withheld: int = 0
 
 
 def _sort_key(row: ReportTally) -> tuple[str, bool, str]:
@@ -69,4 +73,8 @@ def build_report(
         rows[key].declined[DeclineCategory(category)] = accounts
     for key, lifted in reports.count_rules_lifted(session, window).items():
         rows[key].lifted = lifted
+    for key, named in reports.count_posts_named(session, window).items():
+        rows[key].posts_specified = named
+    for key, withheld in reports.count_posts_withheld(session, window).items():
+        rows[key].posts_withheld = withheld
     return sorted(rows.values(), key=_sort_key)

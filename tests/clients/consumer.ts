@@ -24,7 +24,13 @@ type Json<Op, Status extends number> = Op extends {
 export type Checks = [
   Expect<Equal<Schemas["VisibilityRead"]["account"], string>>,
   Expect<Equal<Schemas["AccountVisibility"]["account"], string>>,
-  Expect<Equal<Schemas["BatchVisibilityRequest"]["accounts"], string[]>>,
+  // A batch names `accounts` or `posts`, so each list is optional; their ids are strings.
+  Expect<Equal<NonNullable<Schemas["BatchVisibilityRequest"]["accounts"]>, string[]>>,
+  Expect<Equal<Schemas["PostOfAccount"]["post"], string>>,
+  Expect<Equal<Schemas["PostOfAccount"]["account"], string>>,
+  Expect<Equal<Schemas["PostVisibility"]["post"], string>>,
+  Expect<Equal<Schemas["PostRuleRead"]["post"], string>>,
+  Expect<Equal<operations["withhold_post"]["parameters"]["path"]["post"], string>>,
   Expect<Equal<Schemas["BulkItem"]["account"], string>>,
   Expect<Equal<Schemas["RuleRead"]["account"], string>>,
   Expect<Equal<Schemas["RuleRead"]["id"], string>>,
@@ -36,7 +42,12 @@ export type Checks = [
   Expect<Equal<Schemas["VisibilityRead"]["visible"], boolean>>,
   // Operations are wired to the right bodies.
   Expect<Equal<Json<paths["/visible"]["get"], 200>, Schemas["VisibilityRead"]>>,
-  Expect<Equal<Json<paths["/visible"]["post"], 200>, Schemas["BatchVisibilityRead"]>>,
+  Expect<
+    Equal<
+      Json<paths["/visible"]["post"], 200>,
+      Schemas["BatchVisibilityRead"] | Schemas["BatchPostVisibilityRead"]
+    >
+  >,
   Expect<Equal<Json<paths["/accounts/{account}/withholdings/{country}"]["put"], 201>, Schemas["RuleRead"]>>,
   Expect<Equal<Json<paths["/accounts/{account}/withholdings"]["get"], 200>, Schemas["AccountWithholdings"]>>,
   Expect<Equal<Json<paths["/withholdings/bulk"]["post"], 201>, Schemas["BulkWithholdRead"]>>,

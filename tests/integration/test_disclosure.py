@@ -38,10 +38,12 @@ OPEN_ORDER: dict[str, Any] = {
     "sealed": False,
 }
 WITHHELD, GLOBAL, DECLINED, OPEN = "1356000000000000001", "1356000000000000002", "13", "14"
+SEALED_POST, OPEN_POST = "1357000000000000001", "1357000000000000002"
 NOW = datetime.now(UTC)
 # Values for every parameter a public operation may take; each list is tried in turn.
 VALUES: dict[str, list[str]] = {
     "account": [WITHHELD, GLOBAL, DECLINED, OPEN],
+    "post": [SEALED_POST, OPEN_POST],
     "country": ["IN"],
     "include_lifted": ["true"],
     "explain": ["true"],
@@ -55,7 +57,16 @@ VALUES: dict[str, list[str]] = {
     "to": [(NOW + timedelta(days=1)).isoformat()],
 }
 BODIES: dict[tuple[str, str], list[dict[str, Any]]] = {
-    ("post", "/visible"): [{"country": "IN", "accounts": [WITHHELD, GLOBAL, DECLINED, OPEN]}],
+    ("post", "/visible"): [
+        {"country": "IN", "accounts": [WITHHELD, GLOBAL, DECLINED, OPEN]},
+        {
+            "country": "IN",
+            "posts": [
+                {"post": SEALED_POST, "account": WITHHELD},
+                {"post": OPEN_POST, "account": OPEN},
+            ],
+        },
+    ],
 }
 
 
@@ -73,6 +84,12 @@ def sealed_world(client: TestClient) -> dict[str, str]:
         {"account": WITHHELD, "action": "withhold", "note": f"SEALED-NOTE-1-{SECRET}"},
         {"account": GLOBAL, "action": "withhold_global", "note": f"SEALED-NOTE-2-{SECRET}"},
         {
+            "account": WITHHELD,
+            "post": SEALED_POST,
+            "action": "withhold",
+            "note": f"SEALED-NOTE-4-{SECRET}",
+        },
+        {
             "account": DECLINED,
             "action": "decline",
             "category": "journalist",
@@ -86,7 +103,12 @@ def sealed_world(client: TestClient) -> dict[str, str]:
     _ok(
         client.post(
             f"/orders/{opened}/decisions",
-            json={"decisions": [{"account": OPEN, "action": "withhold", "note": "open note"}]},
+            json={
+                "decisions": [
+                    {"account": OPEN, "action": "withhold", "note": "open note"},
+                    {"account": OPEN, "post": OPEN_POST, "action": "withhold"},
+                ]
+            },
             headers=AUTH,
         ),
         201,
