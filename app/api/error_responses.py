@@ -21,3 +21,9 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {422: ERRORS[422], 503: ERRORS[50
 INVALID_TOKEN: dict[int | str, dict[str, Any]] = {
     401: {**ERRORS[401], "description": "A bearer token was sent but is not valid."}
 }
+AUTHOR_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorResponse,
+        "description": "A post named with another author than its rules name; nothing written.",
+    }
+}

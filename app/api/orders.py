@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from app.api.deps import OPTIONAL_AUTH, AdminDep, ReaderDep, RuntimeDep
-from app.api.error_responses import ERRORS, INVALID_TOKEN, READ_ERRORS
+from app.api.error_responses import AUTHOR_CONFLICT, ERRORS, INVALID_TOKEN, READ_ERRORS
 from app.api.transactions import read, write
 from app.limits import MAX_ORDERS_PAGE
 from app.schemas.common import Authority, Cursor, ErrorResponse, Instant, OrderId, ViewerCountry
@@ -132,7 +132,7 @@ async def get_order(runtime: RuntimeDep, reader: ReaderDep, order_id: OrderPath)
     response_model=DecisionsRead,
     status_code=status.HTTP_201_CREATED,
     summary="Record what was done about each account an order names (up to 10,000, all or nothing)",
-    responses={**NOT_FOUND, **ERRORS},
+    responses={**NOT_FOUND, **AUTHOR_CONFLICT, **ERRORS},
 )
 async def record_decisions(
     runtime: RuntimeDep,

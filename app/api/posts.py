@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from app.api.deps import AdminDep, RuntimeDep
-from app.api.error_responses import ERRORS
+from app.api.error_responses import AUTHOR_CONFLICT, ERRORS
 from app.api.rule_inputs import NO_LIFT_DETAILS, CountryPath, terms_of
 from app.api.transactions import read, write
 from app.domain import LiftCause, RuleNotFoundError, Subject
@@ -22,12 +22,6 @@ from app.services import withholdings as service
 router = APIRouter(tags=["posts"])
 
 PostPath = Annotated[PostId, Path(description="Post id (decimal string).")]
-AUTHOR_CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {
-        "model": ErrorResponse,
-        "description": "The post's rules name another author; nothing was written.",
-    }
-}
 
 
 @router.put(

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from app.api.deps import AdminDep, RuntimeDep
-from app.api.error_responses import ERRORS
+from app.api.error_responses import AUTHOR_CONFLICT, ERRORS
 from app.api.rule_inputs import NO_LIFT_DETAILS, CountryPath, terms_of
 from app.api.transactions import read, write
 from app.domain import LiftCause, RuleNotFoundError, Subject
@@ -129,6 +129,7 @@ async def list_withholdings(
     responses={
         200: {"model": BulkWithholdRead, "description": "Nothing new: all were active."},
         201: {"model": BulkWithholdRead, "description": "At least one rule created."},
+        **AUTHOR_CONFLICT,
         **ERRORS,
     },
 )

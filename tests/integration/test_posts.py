@@ -279,7 +279,7 @@ def test_a_batch_of_posts_answers_in_request_order_with_duplicates(client: TestC
             ["body", "posts", 0, "post"],
         ),
         ({"country": "IN", "accounts": ["1"], "posts": [{"post": "1", "account": "2"}]}, ["body"]),
-        ({"country": "IN"}, ["body"]),
+        ({"country": "IN"}, ["body", "accounts"]),
     ],
 )
 def test_bad_post_batches_are_422_naming_the_field(
