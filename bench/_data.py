@@ -75,8 +75,39 @@ def _migrate(url: str) -> None:
         engine.dispose()
 
 
-def load_sqlite(database: Path, accounts: U64, countries: np.ndarray) -> None:
-    """Migrate a new SQLite file, then insert the rules, their changelog and the head."""
+def author_of(posts: U64) -> U64:
+    """A post's author, derived from the post id (deterministic; the bench's authors are not
+    withheld themselves, except by the odd collision with a withheld account)."""
+    return (posts >> np.uint64(3)) | np.uint64(1)
+
+
+def post_lookup_paths(work: Workload) -> list[tuple[str, bool]]:
+    """``GET /visible?account=&post=&country=`` paths over a post workload (its ``accounts`` are
+    post ids), alternately a withheld post and a visible one, with the answer."""
+    paths: list[tuple[str, bool]] = []
+    for (hit, hit_country), (miss, miss_country) in zip(work.hits, work.misses, strict=False):
+        for post, country, visible in ((hit, hit_country, False), (miss, miss_country, True)):
+            author = int(author_of(np.array([post], dtype=np.uint64))[0])
+            paths.append((f"/visible?account={author}&post={post}&country={country}", visible))
+    return paths
+
+
+def post_batch_body(work: Workload, country: str) -> bytes:
+    """``POST /visible`` with the post workload's 10,000 posts and their authors."""
+    posts = work.batch.astype(str).tolist()
+    authors = author_of(work.batch).astype(str).tolist()
+    items = [{"post": p, "account": a} for p, a in zip(posts, authors, strict=True)]
+    return orjson.dumps({"country": country, "posts": items})
+
+
+def load_sqlite(
+    database: Path,
+    accounts: U64,
+    countries: np.ndarray,
+    posts: tuple[U64, np.ndarray] | None = None,
+) -> None:
+    """Migrate a new SQLite file, then insert the rules (``posts``: post ids and countries of
+    post rules besides, authored by :func:`author_of`), their changelog and the head."""
     _migrate(f"sqlite:///{database}")
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite format
     conn = sqlite3.connect(database, isolation_level=None)
@@ -106,11 +137,30 @@ def load_sqlite(database: Path, accounts: U64, countries: np.ndarray) -> None:
                 strict=False,
             ),
         )
+        total = len(accounts)
+        if posts is not None:
+            post_ids, post_countries = posts
+            conn.executemany(
+                "INSERT INTO withholding (id, account_id, post_id, country, reason, created_at,"
+                " updated_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                zip(
+                    range(total + 1, total + len(post_ids) + 1),
+                    author_of(post_ids).astype(np.int64).tolist(),
+                    post_ids.astype(np.int64).tolist(),
+                    post_countries.astype(str).tolist(),
+                    repeat(REASON),
+                    repeat(now),
+                    repeat(now),
+                    repeat(ACTOR),
+                    strict=False,
+                ),
+            )
+            total += len(post_ids)
         conn.execute(
-            "INSERT INTO changelog (revision, op, account_id, country, at, rule_id)"
-            " SELECT id, 'withhold', account_id, country, created_at, id FROM withholding"
+            "INSERT INTO changelog (revision, op, account_id, country, at, rule_id, post_id)"
+            " SELECT id, 'withhold', account_id, country, created_at, id, post_id FROM withholding"
         )
-        conn.execute("UPDATE changelog_head SET revision = ? WHERE id = 1", (len(accounts),))
+        conn.execute("UPDATE changelog_head SET revision = ? WHERE id = 1", (total,))
         conn.execute("COMMIT")
         for _, statement in indexes:
             conn.execute(statement)

@@ -1,11 +1,11 @@
-"""The benchmark suite of issue 4: every figure beside a baseline measured in the same run.
+"""The benchmark suite: every figure beside a baseline measured in the same run.
 
     .venv/bin/python -m bench.run [--quick] [--json PATH] [--plot PATH] [--only SECTION ...]
 
 Prints the machine, a table (figure, baseline, ratio, target, PASS/MISS/INFO/SKIP) and, per row,
 the exact commands and how it was measured; writes JSON and, with matplotlib installed, a PNG.
 ``--quick`` shrinks the data (1M pairs for the index and cold start, 100k rules for the bulk
-import), not the number of runs. Sections (``--only``): http, index, cold, bulk.
+import), not the number of runs. Sections (``--only``): http, index, cold, bulk, posts.
 
 1. ``GET /visible`` throughput vs the bare ASGI app (``bench/bare_app.py``), same server, 100k
    rules loaded, half the lookups withheld: ``wrk -t1 -c64 -d5s`` with a Lua script rotating
@@ -27,6 +27,10 @@ import), not the number of runs. Sections (``--only``): http, index, cold, bulk.
    the bare app.
 6. Bulk import of 1M rules through ``POST /withholdings/bulk`` (10 x 100k) on a fresh database;
    baseline: the same bodies posted to the bare app. Stops at twice the target (extrapolated).
+7. Posts: ``GET /visible?account=&post=&country=`` throughput vs the bare app (as 1, over 100k
+   account rules and 1M post rules, half the posts withheld); ``POST /visible`` with 10,000
+   posts (the app's ``Server-Timing`` and the wall time beside the bare app's); the post index's
+   RSS per pair (as 4); a cold start on account and post rules together (first and restart).
 
 The server runs on CPU 1, wrk and this process on CPU 0 (``taskset``). All traffic stays on
 127.0.0.1 and every load run is bounded in time. A missed target is a finding, not a failure:
@@ -66,6 +70,8 @@ from bench._data import (
     load_postgres,
     load_sqlite,
     lookup_paths,
+    post_batch_body,
+    post_lookup_paths,
     postgres_unavailable,
     postgres_version,
     throwaway_postgres,
@@ -90,6 +96,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
 JSON = {"content-type": "application/json"}
 SEED = 20_240_601
 HTTP_RULES = 100_000
+HTTP_POST_RULES = 1_000_000
 LOAD_PER_REQUEST = 50_000
 WRK_SECONDS = 5
 WRK_CONNECTIONS = 64
@@ -789,6 +796,172 @@ class Suite:
         finally:
             server.stop()
 
+    # -- 7: posts --------------------------------------------------------------------------------
+
+    def post_rows(self) -> list[Row]:
+        """Post lookups (GET and a 10,000-post batch) over 100k account rules and 1M post rules,
+        the post index's RAM, and a cold start on account and post rules together."""
+        rows = {
+            "7a": Row(
+                "7a", "GET /visible?account=&post= throughput, uvicorn", "req/s",
+                target="≥ 0.85x bare",
+            ),
+            "7b": Row("7b", "POST /visible 10,000 posts, server time", "ms", target="< 5 ms"),
+        }  # fmt: skip
+        if self.wrk is None:
+            rows["7a"].skip(INSTALL_HINT)
+        accounts = bench_index.make_workload(HTTP_RULES, SEED)
+        posts = bench_index.make_workload(HTTP_POST_RULES, SEED + 1)
+        paths = post_lookup_paths(posts)
+        script = rotating_script(self.dir / "posts.lua", [path for path, _ in paths])
+        database = self.dir / "posts.db"
+        env = self.app_env(f"sqlite:///{database}")
+        try:
+            load_sqlite(
+                database, accounts.accounts, accounts.countries, (posts.accounts, posts.countries)
+            )
+            note = (
+                f"{len(accounts.accounts):,} account rules and {len(posts.accounts):,} post rules "
+                f"loaded straight into a SQLite file; lookups rotate through {len(paths):,} post "
+                "paths (the author not withheld), half of the posts withheld"
+            )
+            with self.server(BARE, "uvicorn") as bare, self.server(APP, "uvicorn", env) as app:
+                self._check_answers(app, paths)
+                if self.wrk is not None:
+                    self._throughput(rows["7a"], bare, app, script)
+                    rows["7a"].notes.insert(0, note)
+                self._post_batch(rows["7b"], bare, app, posts)
+                rows["7b"].notes.insert(0, note)
+        except Exception as error:  # a finding, not a crash of the suite
+            for row in rows.values():
+                if row.value is None:
+                    row.skip(_short(error))
+            self.log(f"posts: {_short(error)}")
+        finally:
+            _remove(self.dir, "posts.db*")
+        return [*rows.values(), self._post_index_row(), *self._post_cold_rows()]
+
+    def _post_batch(self, row: Row, bare: Server, app: Server, work: bench_index.Workload) -> None:
+        body = post_batch_body(work, BATCH_COUNTRY)
+        with httpx.Client(timeout=30) as http:
+            first = http.post(f"{app.url}/visible", content=body, headers=JSON)
+            visible = [result["visible"] for result in first.json()["results"]]
+            if visible != [not flag for flag in work.batch_expected.tolist()]:
+                raise RuntimeError("POST /visible: wrong answers for the 10,000 posts")
+            app_ms: list[float] = []
+            bare_ms: list[float] = []
+            header_ms: list[float] = []
+            for attempt in range(3 + self.plan.batch_requests):
+                for url, into in ((f"{app.url}/visible", app_ms), (f"{bare.url}/visible", bare_ms)):
+                    started = time.perf_counter()
+                    response = http.post(url, content=body, headers=JSON)
+                    if attempt >= 3:  # the first three warm up
+                        into.append((time.perf_counter() - started) * 1000)
+                        if "server-timing" in response.headers:
+                            header_ms.extend(
+                                _header_ms("server-timing", response.headers["server-timing"])
+                            )
+        server_ms = statistics.median(header_ms) if header_ms else None
+        row.value = server_ms
+        row.runs = [round(v, 3) for v in header_ms]
+        row.baseline = statistics.median(bare_ms)
+        row.baseline_label = "(bare wall)"
+        row.baseline_runs = [round(v, 3) for v in bare_ms]
+        wall = statistics.median(app_ms)
+        if server_ms is None:
+            row.skip("the app sent no Server-Timing header")
+            return
+        row.judge(server_ms < 5.0 and wall - row.baseline < 5.0)
+        row.commands = [
+            app.shown,
+            f"httpx.Client().post(URL + '/visible', content=<{len(body):,} B: "
+            f'{{"country":"{BATCH_COUNTRY}","posts":[10,000 {{post, account}}, half withheld]}}>) '
+            f"x {self.plan.batch_requests}, interleaved with the same to the bare app",
+        ]
+        row.notes.append(
+            f"the app's Server-Timing (parse, look up both indexes, render): median "
+            f"{server_ms:.2f} ms; client wall time app {wall:.2f} ms, bare {row.baseline:.2f} ms "
+            f"(app - bare = {wall - row.baseline:.2f} ms); response {len(first.content):,} B"
+        )
+        self.log(f"7b: POST /visible 10,000 posts: server {server_ms:.2f} ms, wall {wall:.2f} ms")
+
+    def _post_index_row(self) -> Row:
+        pairs = self.plan.index_pairs
+        options = argparse.Namespace(pairs=pairs, seed=SEED + 1, repeats=5, traced_max=0)
+        ours = bench_index.run_worker("index", options)
+        theirs = bench_index.run_worker("set", options)
+        row = Row(
+            "7c",
+            f"post index RAM per (post, country) pair, {pairs / 1e6:g}M pairs (RSS)",
+            "B/pair",
+            value=ours["rss_bytes_per_pair"],
+            baseline=theirs["rss_bytes_per_pair"],
+            baseline_label="(set)",
+            target="≤ 24 B/pair",
+            commands=[f".venv/bin/python -m bench.bench_index --pairs {pairs} --seed {SEED + 1}"],
+        )
+        row.compare()
+        row.judge(ours["rss_bytes_per_pair"] <= 24 and bool(ours["answers_correct"]))
+        row.notes.append(
+            "posts have their own VisibilityIndex (Replica.indexes.posts), built the same way "
+            "over snowflake post ids; memory_bytes() "
+            f"{ours.get('memory_bytes_per_pair', float('nan')):.1f} B/pair"
+        )
+        return row
+
+    def _post_cold_rows(self) -> list[Row]:
+        pairs = self.plan.cold_pairs
+        millions = f"{pairs / 1e6:g}M"
+        first = Row(
+            "7d", f"cold start, {millions} account + {millions} post pairs, SQLite: first start",
+            "s", target="< 8 s",
+        )  # fmt: skip
+        again = Row(
+            "7e", f"cold start, {millions} account + {millions} post pairs, SQLite: restart",
+            "s", target="< 5 s",
+        )  # fmt: skip
+        accounts = bench_index.make_workload(pairs, SEED)
+        posts = bench_index.make_workload(pairs, SEED + 1)
+        database = self.dir / "cold-posts.db"
+        url = f"sqlite:///{database}"
+        try:
+            started = time.perf_counter()
+            load_sqlite(
+                database, accounts.accounts, accounts.countries, (posts.accounts, posts.countries)
+            )
+            loaded = time.perf_counter() - started
+            del accounts, posts
+            times = []
+            for attempt in range(self.plan.cold_starts):
+                took, command, note = self._start_once(
+                    url, pairs, keep_s=COLD_SETTLE_S if attempt == 0 else 0.0
+                )
+                times.append(took)
+                if note:
+                    first.notes.append(note)
+                self.log(f"7: ready in {took:.2f} s")
+            first.value, first.runs = times[0], [round(times[0], 3)]
+            again.value = statistics.median(times[1:])
+            again.runs = [round(t, 3) for t in times[1:]]
+            for row, limit in ((first, 8.0), (again, 5.0)):
+                row.commands = [command]
+                row.judge(row.value is not None and row.value < limit)
+            first.notes.append(
+                f"{2 * pairs:,} active rules (and changelog rows) loaded before the first start "
+                f"({loaded:.0f} s); spawn to the first /readyz 200; no snapshot yet"
+            )
+            again.notes.append(
+                f"the same database again, after the first process stayed up {COLD_SETTLE_S:.0f} s "
+                "(it stores a snapshot of both indexes 1 s after a start that read every rule)"
+            )
+        except Exception as error:
+            for row in (first, again):
+                if row.value is None:
+                    row.skip(_short(error))
+        finally:
+            _remove(self.dir, "cold-posts.db*")
+        return [first, again]
+
     # -- 6: bulk import through the API ------------------------------------------------------
 
     def bulk_rows(self) -> list[Row]:
@@ -941,7 +1114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, metavar="PATH", help="write a PNG plot")
     parser.add_argument(
         "--only",
-        choices=["http", "index", "cold", "bulk"],
+        choices=["http", "index", "cold", "bulk", "posts"],
         action="append",
         help="run only these sections (repeatable)",
     )
@@ -970,6 +1143,7 @@ def main(argv: list[str] | None = None) -> int:
         ("index", "4: index in-process (bench.bench_index)", suite.index_rows),
         ("cold", "5: cold start to ready", suite.cold_start_rows),
         ("bulk", "6: bulk import through the API", suite.bulk_rows),
+        ("posts", "7: posts: lookups, batch, index, cold start", suite.post_rows),
     ]
     rows: list[Row] = []
     for key, name, make in sections:
