@@ -100,7 +100,8 @@ _POST_OPEN: Final = b'","post":"'
 
 
 def answer_post_query(query: bytes, accounts: DecimalProbe, posts: DecimalProbe) -> bytes | None:
-    """The body for ``account=<id>&post=<id>&country=<cc>`` exactly, else None."""
+    """The body for ``account=<id>&post=<id>&country=<cc>`` exactly, else None: the Python twin
+    of the compiled ``QueryAnswerer.answer_post`` (tests/unit/test_post_probe.py)."""
     spelling = _COUNTRY_ENDINGS.get(query[-_COUNTRY_SUFFIX:])
     if spelling is None or query[:8] != b"account=":
         return None
@@ -134,6 +135,13 @@ answer_query: Final[AnswerQuery] = (
     else answer_common_query
 )
 """What the fast path calls for each GET: compiled when ``app.index.COMPILED_PROBE``."""
+AnswerPostQuery = Callable[[bytes, DecimalProbe, DecimalProbe], bytes | None]
+answer_post: Final[AnswerPostQuery] = (
+    QueryAnswerer(sorted(COUNTRY_CODES)).answer_post
+    if QueryAnswerer is not None
+    else answer_post_query
+)
+"""The same for a post's common query (``answer_post_query`` is its Python twin)."""
 
 
 class FastPath:
@@ -160,6 +168,7 @@ class FastPath:
         fallback = self.app
         batch = self._batch
         answer = answer_query
+        answer_for_post = answer_post
         answer_other = self._answer_other
         record_latency = self.stats.bind("/visible", "GET", 200).append
         seen_revision = -1
@@ -176,7 +185,13 @@ class FastPath:
                     if replica.loaded:
                         query = scope["query_string"]
                         # None: another query shape, or one only the route can answer.
-                        body = answer(query, replica.index.probe) or answer_other(query)
+                        indexes = replica.indexes
+                        accounts_probe = indexes.accounts.probe
+                        body = (
+                            answer(query, accounts_probe)
+                            or answer_for_post(query, accounts_probe, indexes.posts.probe)
+                            or answer_other(query)
+                        )
                         if body is not None:
                             if replica.revision != seen_revision:
                                 seen_revision = replica.revision
@@ -210,9 +225,6 @@ class FastPath:
         parameters in another order, ``min_revision`` already reached), else None: the route
         answers."""
         replica = self.replica
-        body = answer_post_query(query, replica.index.probe, replica.posts.probe)
-        if body is not None:
-            return body
         account_raw, post_raw, spelling = self._split_query(query)
         if spelling is None:
             return None

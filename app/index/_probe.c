@@ -476,11 +476,107 @@ QueryAnswerer_answer(QueryAnswerer *self, PyObject *const *args, Py_ssize_t narg
     return body;
 }
 
+#define POST_KEY "&post="
+#define BODY_POST "\",\"post\":\""
+#define BODY_BY_AUTHOR "\",\"visible\":false,\"scope\":\"account\"}"
+#define BODY_BY_POST "\",\"visible\":false,\"scope\":\"post\"}"
+
+/* Where "&post=" starts in text[0..size), or -1. */
+static Py_ssize_t
+find_post_key(const unsigned char *text, Py_ssize_t size)
+{
+    for (Py_ssize_t i = 0; i + (Py_ssize_t)KEY_SIZE(POST_KEY) <= size; i++) {
+        if (text[i] == '&' && memcmp(text + i, POST_KEY, KEY_SIZE(POST_KEY)) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static PyObject *
+QueryAnswerer_answer_post(QueryAnswerer *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "answer_post(query, accounts, posts) takes 3 arguments");
+        return NULL;
+    }
+    PyObject *query = args[0], *accounts = args[1], *posts = args[2];
+    if (!PyBytes_Check(query) || !PyObject_TypeCheck(accounts, &IndexProbeType) ||
+        !PyObject_TypeCheck(posts, &IndexProbeType)) {
+        PyErr_SetString(PyExc_TypeError, "query must be bytes and both probes IndexProbes");
+        return NULL;
+    }
+    if (check_probe((IndexProbe *)accounts) < 0 || check_probe((IndexProbe *)posts) < 0) {
+        return NULL;
+    }
+    const unsigned char *text = (const unsigned char *)PyBytes_AS_STRING(query);
+    const Py_ssize_t size = PyBytes_GET_SIZE(query);
+    /* Exactly account=<digits>&post=<digits>&country=<two letters>; else Python answers. */
+    if (size < (Py_ssize_t)(KEY_SIZE(ACCOUNT_KEY) + COUNTRY_ENDING) ||
+        memcmp(text, ACCOUNT_KEY, KEY_SIZE(ACCOUNT_KEY)) != 0 ||
+        memcmp(text + size - COUNTRY_ENDING, COUNTRY_KEY, KEY_SIZE(COUNTRY_KEY)) != 0) {
+        Py_RETURN_NONE;
+    }
+    int first = letter_index(text[size - 2]), second = letter_index(text[size - 1]);
+    PyObject *country = first >= 0 && second >= 0 ? self->codes[first * LETTERS + second] : NULL;
+    const unsigned char *middle = text + KEY_SIZE(ACCOUNT_KEY);
+    const Py_ssize_t middle_size = size - KEY_SIZE(ACCOUNT_KEY) - COUNTRY_ENDING;
+    const Py_ssize_t key_at = find_post_key(middle, middle_size);
+    if (country == NULL || key_at < 0) {
+        Py_RETURN_NONE;
+    }
+    const unsigned char *account_digits = middle, *post_digits = middle + key_at + KEY_SIZE(POST_KEY);
+    const Py_ssize_t account_count = key_at;
+    const Py_ssize_t post_count = middle_size - key_at - (Py_ssize_t)KEY_SIZE(POST_KEY);
+    uint64_t account, post;
+    if (!parse_account(account_digits, account_count, &account) ||
+        !parse_account(post_digits, post_count, &post)) {
+        Py_RETURN_NONE;
+    }
+    int by_author = index_withholds((IndexProbe *)accounts, account, country);
+    if (by_author < 0) {
+        return NULL;
+    }
+    int by_post = index_withholds((IndexProbe *)posts, post, country);
+    if (by_post < 0) {
+        return NULL;
+    }
+    const char *ending = by_author ? BODY_BY_AUTHOR : by_post ? BODY_BY_POST : BODY_SHOWN;
+    const size_t ending_size = by_author ? KEY_SIZE(BODY_BY_AUTHOR)
+                               : by_post ? KEY_SIZE(BODY_BY_POST)
+                                         : KEY_SIZE(BODY_SHOWN);
+    PyObject *body = PyBytes_FromStringAndSize(
+        NULL, KEY_SIZE(BODY_OPEN) + account_count + KEY_SIZE(BODY_POST) + post_count +
+                  KEY_SIZE(BODY_COUNTRY) + 2 + ending_size);
+    if (body == NULL) {
+        return NULL;
+    }
+    char *out = PyBytes_AS_STRING(body);
+    memcpy(out, BODY_OPEN, KEY_SIZE(BODY_OPEN));
+    out += KEY_SIZE(BODY_OPEN);
+    memcpy(out, account_digits, account_count);
+    out += account_count;
+    memcpy(out, BODY_POST, KEY_SIZE(BODY_POST));
+    out += KEY_SIZE(BODY_POST);
+    memcpy(out, post_digits, post_count);
+    out += post_count;
+    memcpy(out, BODY_COUNTRY, KEY_SIZE(BODY_COUNTRY));
+    out += KEY_SIZE(BODY_COUNTRY);
+    *out++ = (char)('A' + first);
+    *out++ = (char)('A' + second);
+    memcpy(out, ending, ending_size);
+    return body;
+}
+
 static PyMethodDef QueryAnswerer_methods[] = {
     {"answer", (PyCFunction)(void (*)(void))QueryAnswerer_answer, METH_FASTCALL,
      "answer(query, probe): the GET /visible body for a query string of exactly "
      "account=<id>&country=<viewer country, any case>, looked up through probe (an "
      "IndexProbe); None for any other query, a malformed id or an unknown country."},
+    {"answer_post", (PyCFunction)(void (*)(void))QueryAnswerer_answer_post, METH_FASTCALL,
+     "answer_post(query, accounts, posts): the GET /visible body for exactly "
+     "account=<id>&post=<id>&country=<viewer country>, the author looked up through accounts "
+     "and the post through posts (IndexProbes; the author's scope wins); None otherwise."},
     {NULL, NULL, 0, NULL},
 };
 
