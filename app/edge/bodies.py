@@ -128,21 +128,19 @@ def render_post_batch(
     return f'{{"country":"{country}","results":[{{"post":"{items[:-_NEXT_POST]}]}}'.encode()
 
 
-_POST_ITEM_KEYS: Final = {"post", "account"}
-
 
 def split_post_items(raw: object) -> tuple[list[str], list[str]] | None:
-    """A JSON list of ``{"post", "account"}`` objects as two lists of the raw strings (checked
+    """A JSON list of ``{"post", "account"}`` objects as two lists of the raw values (checked
     by :func:`parse_account_list` next), or None if any item has another shape."""
     if type(raw) is not list or not 1 <= len(raw) <= MAX_BATCH:
         return None
-    posts: list[str] = []
-    authors: list[str] = []
-    add_post, add_author = posts.append, authors.append
-    keys = _POST_ITEM_KEYS
-    for item in raw:
-        if type(item) is not dict or item.keys() != keys:
-            return None
-        add_post(item["post"])
-        add_author(item["account"])
+    try:
+        # A str or list item raises TypeError here, a dict without either key KeyError.
+        posts = [item["post"] for item in raw]
+        authors = [item["account"] for item in raw]
+    except (TypeError, KeyError):
+        return None
+    # Every item has both keys: only an item with others besides is longer than two.
+    if sum(map(len, raw)) != 2 * len(raw):
+        return None
     return posts, authors
