@@ -18,17 +18,10 @@ from app.domain import LiftReason
 from app.models import AuditEntry
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
-from tests.conftest import ADMIN_TOKEN, AUTH, OTHER_TOKEN
-from tests.integration.orders_support import (
-    audit_entries,
-    create_order,
-    decide,
-    instant,
-    lift,
-    ok,
-    rfc3339,
-    withhold,
-)
+from tests.support.http import lift, ok, withhold
+from tests.support.orders import audit_entries, create_order, decide
+from tests.support.times import instant, rfc3339
+from tests.support.tokens import ADMIN_TOKEN, AUTH, OTHER_TOKEN
 
 BOB = {"Authorization": f"Bearer {OTHER_TOKEN}"}
 ENTRY_FIELDS = {"at", "actor", "action", "account", "country", "order_id", "justification"}

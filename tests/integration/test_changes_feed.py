@@ -13,17 +13,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import AUTH, ClientFactory
-from tests.integration.orders_support import (
-    create_order,
-    decide,
-    instant,
-    lift,
-    ok,
-    rfc3339,
-    withheld_in,
-    withhold,
-)
+from tests.support.apps import ClientFactory
+from tests.support.http import lift, ok, withheld_in, withhold
+from tests.support.orders import create_order, decide
+from tests.support.times import instant, rfc3339
+from tests.support.tokens import AUTH
 
 ACCOUNTS = [str(a) for a in range(1, 31)]
 COUNTRIES = ["IN", "US", "DE", "XX"]

@@ -17,15 +17,14 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import ADMIN_TOKEN, PG_ADMIN_URL
-from tests.db_state import active_pairs
-from tests.servers import ServerProcess, running
-from tests.tcp_proxy import CuttableProxy
+from tests.support.databases import PG_ADMIN_URL
+from tests.support.db_state import active_pairs
+from tests.support.servers import ServerProcess, running
+from tests.support.tcp_proxy import CuttableProxy
+from tests.support.tokens import AUTH, SERVER_TOKENS_ENV
 
 pytestmark = pytest.mark.slow
 
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-ENV = {"WITHHELD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"}
 COUNTRIES = ["IN", "US", "DE"]
 
 
@@ -50,7 +49,7 @@ def visible(base: str, account: int, country: str, **params: int) -> bool:
 @pytest.fixture
 def servers(database_url: str) -> Iterator[list[ServerProcess]]:
     """Two independent servers on one database, the second with two workers."""
-    with running(database_url, workers=[1, 2], env=ENV) as started:
+    with running(database_url, workers=[1, 2], env=SERVER_TOKENS_ENV) as started:
         yield started
 
 
@@ -139,7 +138,7 @@ def test_concurrent_writers_across_processes_agree_with_the_database(
 def test_two_servers_with_two_workers_each_start_at_once_on_an_empty_database(
     database_url: str,
 ) -> None:
-    with running(database_url, workers=[2, 2], env=ENV) as (one, two):
+    with running(database_url, workers=[2, 2], env=SERVER_TOKENS_ENV) as (one, two):
         response = withhold(one.url, 7, "XX")
         assert response.status_code == 201
         revision = response.headers["x-withheld-revision"]
@@ -151,7 +150,7 @@ def test_two_servers_with_two_workers_each_start_at_once_on_an_empty_database(
 def test_killed_listener_connections_reconnect_and_notify_again(pg_url: str) -> None:
     database_url = pg_url
     # A slow poll (1 s) so that a prompt answer proves the NOTIFY path works again.
-    env = {**ENV, "WITHHELD_POLL_INTERVAL_S": "1.0"}
+    env = {**SERVER_TOKENS_ENV, "WITHHELD_POLL_INTERVAL_S": "1.0"}
     database = database_url.rsplit("/", 1)[1]
     with (
         running(database_url, count=2, env=env) as (one, two),
@@ -188,7 +187,7 @@ def test_killed_listener_connections_reconnect_and_notify_again(pg_url: str) -> 
 
 def test_sigkill_during_a_bulk_write_leaves_all_or_nothing(database_url: str) -> None:
     items = [{"account": str(10**17 + n), "country": "IN"} for n in range(100_000)]
-    with running(database_url, env=ENV) as (server,):
+    with running(database_url, env=SERVER_TOKENS_ENV) as (server,):
         outcome: dict[str, object] = {}
 
         def send() -> None:
@@ -212,7 +211,7 @@ def test_sigkill_during_a_bulk_write_leaves_all_or_nothing(database_url: str) ->
     if outcome.get("status") == 201:
         assert len(written) == len(items)
     # A new process on the same database loads exactly that state.
-    with running(database_url, env=ENV) as (server,):
+    with running(database_url, env=SERVER_TOKENS_ENV) as (server,):
         expected = not written
         assert visible(server.url, 10**17 + 5, "IN") is expected
 
@@ -222,7 +221,10 @@ def test_database_outage_keeps_reads_fails_writes_fast_and_catches_up_after(pg_u
     url = make_url(pg_url)
     with CuttableProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        with running(proxied, env=ENV) as (cut_off,), running(pg_url, env=ENV) as (direct,):
+        with (
+            running(proxied, env=SERVER_TOKENS_ENV) as (cut_off,),
+            running(pg_url, env=SERVER_TOKENS_ENV) as (direct,),
+        ):
             assert withhold(cut_off.url, 1, "IN").status_code == 201
             proxy.cut()
             # Reads keep answering from memory.

@@ -16,18 +16,10 @@ from sqlalchemy.exc import OperationalError
 from app.db import Database
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
-from tests.conftest import AUTH
-from tests.integration.orders_support import (
-    ORDER,
-    create_order,
-    decide,
-    instant,
-    lift,
-    ok,
-    rfc3339,
-    rules_of,
-    withhold,
-)
+from tests.support.http import lift, ok, rules_of, withhold
+from tests.support.orders import ORDER, create_order, decide
+from tests.support.times import instant, rfc3339
+from tests.support.tokens import AUTH
 
 MICROSECOND = timedelta(microseconds=1)
 

@@ -19,15 +19,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_TOKEN
-from tests.integration.test_metrics import _samples, assert_two_worker_totals, send_traffic
-from tests.integration.test_persistence import wait_until
-from tests.servers import cli_env, cli_serving, running, wait_cli_ready
+from tests.support.metrics import assert_two_worker_totals, samples, send_traffic
+from tests.support.servers import cli_env, cli_serving, running, wait_cli_ready
+from tests.support.tokens import AUTH, SERVER_TOKENS_ENV
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-ENV = {"WITHHELD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"}
 JSON = {"content-type": "application/json"}
 MAX_BODY = 8 * 1024 * 1024  # WITHHELD_MAX_BODY_BYTES default
 # Headers that name the server or the moment, not the answer.
@@ -189,7 +187,10 @@ def _wait_for(http: httpx.Client, base: str, revision: str) -> None:
 
 def test_granian_and_uvicorn_give_the_same_answers(database_url: str) -> None:
     with (
-        running(database_url, kinds=["uvicorn", "granian"], env=ENV) as (uvicorn, granian),
+        running(database_url, kinds=["uvicorn", "granian"], env=SERVER_TOKENS_ENV) as (
+            uvicorn,
+            granian,
+        ),
         httpx.Client(timeout=30) as http,
     ):
         assert http.get(f"{uvicorn.url}/healthz").headers["server"] == "uvicorn"
@@ -264,7 +265,9 @@ def _requests_by_worker(folder: Path, route: str, method: str, status: str) -> l
 def test_granian_counters_add_up_across_two_workers(database_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "metrics"
     env = {"WITHHELD_METRICS_DIR": str(folder)}
-    with running(database_url, kinds=["granian"], workers=[2], env={**ENV, **env}) as (server,):
+    with running(
+        database_url, kinds=["granian"], workers=[2], env={**SERVER_TOKENS_ENV, **env}
+    ) as (server,):
         send_traffic(server.url)
         answered = _requests_by_worker(folder, "/visible", "GET", "200")
         # Both workers answered lookups, so the totals below are sums over workers.
@@ -289,18 +292,20 @@ def test_sigterm_lets_granian_answer_what_it_started_and_exit_0(
     database_url: str, tmp_path: Path
 ) -> None:
     env = {"WITHHELD_METRICS_DIR": str(tmp_path / "metrics")}
-    with running(database_url, kinds=["granian"], workers=[2], env={**ENV, **env}) as (server,):
+    with running(
+        database_url, kinds=["granian"], workers=[2], env={**SERVER_TOKENS_ENV, **env}
+    ) as (server,):
 
         def workers() -> set[int]:
             return {
                 int(dict(labels)["pid"])
-                for name, labels in _samples(server.url)
+                for name, labels in samples(server.url)
                 if name == "withheld_revision_applied"
             }
 
         # Both workers have published their gauges (each once a second after it starts; on a
         # slow host the second may start well after the first answered /readyz).
-        wait_until(lambda: len(workers()) == 2, within_s=10)
+        wait_until(lambda: len(workers()) == 2, timeout=10)
         pids = workers()
         assert len(pids) == 2
         with ThreadPoolExecutor(1) as pool:
@@ -363,7 +368,7 @@ def test_withheld_server_variable_chooses_the_server(tmp_path: Path) -> None:
     env = cli_env(
         WITHHELD_SERVER="granian",
         WITHHELD_DATABASE_URL=f"sqlite:///{tmp_path / 'w.db'}",
-        WITHHELD_ADMIN_TOKENS=ENV["WITHHELD_ADMIN_TOKENS"],
+        WITHHELD_ADMIN_TOKENS=SERVER_TOKENS_ENV["WITHHELD_ADMIN_TOKENS"],
     )
     with cli_serving(env=env, cwd=tmp_path) as (process, base, log):
         wait_cli_ready(process, base, log)

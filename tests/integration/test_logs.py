@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_TOKEN
-from tests.servers import cli_env, cli_serving, running, wait_cli_ready
+from tests.support.servers import cli_env, cli_serving, running, wait_cli_ready
+from tests.support.tokens import ADMIN_TOKEN
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from app.replication import follower as sync
 from app.replication.cold_start import load_state
 from app.replication.follower import ChangelogFollower
 from app.replication.replica import Replica
-from app.repositories import active_pairs, changelog, snapshots, withholdings
+from app.repositories import active_pairs, changelog, snapshots
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
 

@@ -1,0 +1,29 @@
+"""Bounded waits for a condition, instead of sleeping a fixed time and hoping it holds.
+
+A test on the event loop bounds its wait with ``anyio.fail_after`` and sleeps with ``anyio.sleep``
+instead, so that the tasks it waits for keep running."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+POLL_S = 0.02
+
+
+def wait_until(
+    predicate: Callable[[], object],
+    *,
+    timeout: float,
+    interval: float = POLL_S,
+    message: str | None = None,
+) -> float:
+    """Call ``predicate`` until it returns something true; the seconds that took.
+
+    AssertionError (with ``message``) when it still answers false after ``timeout`` seconds."""
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(message or f"not true within {timeout} s")
+        time.sleep(interval)
+    return time.monotonic() - started
