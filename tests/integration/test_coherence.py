@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import httpx
 import psycopg
@@ -22,6 +23,7 @@ from tests.support.db_state import active_pairs
 from tests.support.servers import ServerProcess, running
 from tests.support.tcp_proxy import CuttableProxy
 from tests.support.tokens import AUTH, SERVER_TOKENS_ENV
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -62,9 +64,11 @@ def test_write_through_one_process_reaches_every_worker_within_a_second(
     revision = int(response.headers["x-withheld-revision"])
     assert visible(one.url, 42, "IN") is False  # same process: the very next request
     assert visible(two.url, 42, "IN", min_revision=revision) is False  # read-your-writes
-    time.sleep(1.0)
-    answers = [visible(two.url, 42, "IN") for _ in range(30)]  # lands on both workers
-    assert answers == [False] * 30
+    wait_until(
+        lambda: [visible(two.url, 42, "IN") for _ in range(30)] == [False] * 30,  # both workers
+        timeout=1.0,
+        message="not withheld on every worker within a second",
+    )
     assert visible(two.url, 42, "US") is True
 
 
@@ -157,30 +161,44 @@ def test_killed_listener_connections_reconnect_and_notify_again(pg_url: str) -> 
         psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin,
     ):
         query = (
-            "SELECT pid FROM pg_stat_activity WHERE application_name = 'withheld-listener' "
-            "AND datname = %s"
+            "SELECT pid, state, query FROM pg_stat_activity "
+            "WHERE application_name = 'withheld-listener' AND datname = %s"
         )
-        listeners = [row[0] for row in admin.execute(query, (database,)).fetchall()]
+
+        def listener_connections() -> dict[int, bool]:
+            """Each listener connection, and whether its LISTEN has completed."""
+            rows = admin.execute(query, (database,)).fetchall()
+            return {pid: state == "idle" and text.startswith("LISTEN") for pid, state, text in rows}
+
+        listeners = list(listener_connections())
         assert len(listeners) == 2
         for pid in listeners:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            current = {row[0] for row in admin.execute(query, (database,)).fetchall()}
-            if len(current) == 2 and not current & set(listeners):
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("listeners did not reconnect")
-        time.sleep(0.2)
+
+        def reconnected_and_listening() -> bool:
+            current = listener_connections()
+            return len(current) == 2 and not set(current) & set(listeners) and all(current.values())
+
+        wait_until(
+            reconnected_and_listening,
+            timeout=10,
+            interval=0.1,
+            message="listeners did not reconnect and LISTEN again",
+        )
+
+        def withheld_on_two(account: int) -> bool:
+            return not visible(two.url, account, "IN")
+
         lags = []
         for account in range(100, 105):
             assert withhold(one.url, account, "IN").status_code == 201
-            started = time.monotonic()
-            while visible(two.url, account, "IN"):
-                assert time.monotonic() - started < 1.0, "not propagated within 1 s"
-                time.sleep(0.005)
-            lags.append(time.monotonic() - started)
+            lag = wait_until(
+                partial(withheld_on_two, account),
+                timeout=1.0,
+                interval=0.005,
+                message="not propagated within 1 s",
+            )
+            lags.append(lag)
         # The 1 s poll alone would average ~0.5 s; NOTIFY makes it prompt.
         assert sorted(lags)[len(lags) // 2] < 0.3, lags
 
@@ -248,9 +266,11 @@ def test_database_outage_keeps_reads_fails_writes_fast_and_catches_up_after(pg_u
             assert withhold(direct.url, 4, "DE").status_code == 201
             assert visible(cut_off.url, 4, "DE") is True  # stale but available
             proxy.restore()
-            deadline = time.monotonic() + 5
-            while visible(cut_off.url, 4, "DE") or not visible(cut_off.url, 1, "IN"):
-                assert time.monotonic() < deadline, "did not catch up after the outage"
-                time.sleep(0.05)
+            wait_until(
+                lambda: not visible(cut_off.url, 4, "DE") and visible(cut_off.url, 1, "IN"),
+                timeout=5,
+                interval=0.05,
+                message="did not catch up after the outage",
+            )
             assert httpx.get(f"{cut_off.url}/readyz", timeout=10).status_code == 200
             assert withhold(cut_off.url, 5, "IN").status_code == 201

@@ -1,15 +1,24 @@
-"""/metrics of a real server: its samples, and the traffic whose totals two workers must add up."""
+"""/metrics of a real server: its samples, what its workers publish, and the traffic whose totals
+two workers must add up."""
 
 from __future__ import annotations
 
-import time
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.tokens import AUTH
+from tests.support.waiting import wait_until
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+# Every worker publishes its counters once a second; two and a half seconds see both publish.
+PUBLISHED_WITHIN_S = 2.5
+GOOD_LOOKUPS, BAD_LOOKUPS = 200, 30
 
 
 def samples(base: str) -> Samples:
@@ -32,22 +41,68 @@ def request_count(scraped: Samples, route: str, method: str, status: str) -> flo
     return scraped.get(key, 0.0)
 
 
-def send_traffic(base: str) -> None:
+def default_folder(supervisor_pid: int) -> Path:
+    """Where the workers of the server process ``supervisor_pid`` publish when
+    WITHHELD_METRICS_DIR is not set: a folder of their own in the temporary directory."""
+    found = list(Path(tempfile.gettempdir()).glob(f"withheld-metrics-{supervisor_pid}-*"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def published(folder: Path) -> list[dict[str, Any]]:
+    """The latest counters and gauges each worker published to ``folder``."""
+    return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+
+
+def requests_by_worker(folder: Path, route: str, method: str, status: str) -> list[int]:
+    """Requests each worker counted, from what the workers published to ``folder``."""
+    return [
+        sum(count for *key, count in snapshot["requests"] if key == [route, method, status])
+        for snapshot in published(folder)
+    ]
+
+
+def send_traffic(base: str, folder: Path) -> None:
     """One PUT, then 200 good and 30 bad lookups, each on a new connection (so every worker
-    answers some); then time for every worker to publish its counters."""
+    answers some); then wait until both workers have published them to ``folder``."""
     put = httpx.put(
         f"{base}/accounts/5/withholdings/IN", json={"reason": "m"}, headers=AUTH, timeout=10
     )
     assert put.status_code == 201
     with httpx.Client(base_url=base, timeout=10) as http:
-        for account, times in (("5", 200), ("x", 30)):
+        for account, times in (("5", GOOD_LOOKUPS), ("x", BAD_LOOKUPS)):
             for _ in range(times):
                 http.get(
                     "/visible",
                     params={"account": account, "country": "IN"},
                     headers={"connection": "close"},
                 )
-    time.sleep(2.5)  # every worker publishes once a second
+    wait_until(
+        lambda: _both_published_the_traffic(folder),
+        timeout=PUBLISHED_WITHIN_S,
+        message=f"the workers did not publish the traffic within {PUBLISHED_WITHIN_S} s",
+    )
+
+
+def _both_published_the_traffic(folder: Path) -> bool:
+    """Each worker answers /metrics from its own counters and what the others published: once
+    both have published every request and the PUT, either one answers the full totals."""
+    snapshots = published(folder)
+
+    def total(route: str, method: str, status: str) -> int:
+        key = [route, method, status]
+        return sum(n for snapshot in snapshots for *k, n in snapshot["requests"] if k == key)
+
+    return (
+        len(snapshots) == 2
+        and all(
+            snapshot["gauges"]["revision"] == 1 and snapshot["gauges"]["pairs"].get("IN") == 1
+            for snapshot in snapshots
+        )
+        and total("/visible", "GET", "200") == GOOD_LOOKUPS
+        and total("/visible", "GET", "422") == BAD_LOOKUPS
+        and total("/accounts/{account}/withholdings/{country}", "PUT", "201") == 1
+    )
 
 
 def assert_two_worker_totals(base: str) -> None:

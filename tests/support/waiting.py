@@ -1,7 +1,6 @@
 """Bounded waits for a condition, instead of sleeping a fixed time and hoping it holds.
 
-A test on the event loop bounds its wait with ``anyio.fail_after`` and sleeps with ``anyio.sleep``
-instead, so that the tasks it waits for keep running."""
+Not for a test on the event loop: its sleep would hold up the very tasks the test waits for."""
 
 from __future__ import annotations
 
