@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench._wrk import wrk_version
-from tests.servers import ROOT
+from tests.support.servers import ROOT
 
 Status = Literal["PASS", "MISS", "SKIP", "INFO"]
 

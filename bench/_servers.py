@@ -1,7 +1,7 @@
 """Server processes for the suite: the service or the bare app, under uvicorn or granian, pinned.
 
-``tests.servers.ServerProcess`` serves only ``app.main:app``; the suite also needs the bare app
-and the exact command line of every run for the report, so it has this small launcher instead.
+``tests.support.servers.ServerProcess`` serves only ``app.main:app``; the suite also needs the bare
+app and the exact command line of every run for the report, so it has this small launcher instead.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from tests.servers import ROOT, free_port, poll_readyz, server_command
+from tests.support.servers import ROOT, free_port, poll_readyz, server_command
 
 ServerKind = Literal["uvicorn", "granian"]
 APP = "app.main:app"

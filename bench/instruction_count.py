@@ -28,7 +28,7 @@ from bench._asgi_cost import ASGI, _scope
 from bench._callgrind import VALGRIND, instrument, require_valgrind, total_instructions
 from bench._data import lookup_paths
 from bench.bare_app import Message, Scope
-from tests.servers import ROOT
+from tests.support.servers import ROOT
 
 TARGETS = ("bare", "app")
 

@@ -22,7 +22,7 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from tests.servers import running
+from tests.support.servers import running
 
 TOKEN = secrets.token_urlsafe(24)  # this run only
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

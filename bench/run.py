@@ -87,7 +87,7 @@ from bench._report import (
 )
 from bench._servers import APP, BARE, CoreMeter, Server, ServerKind, serving, shown
 from bench._wrk import INSTALL_HINT, WrkResult, require_wrk, rotating_script, run_wrk, wrk_command
-from tests.servers import ROOT
+from tests.support.servers import ROOT
 
 SERVER_CPU = 1
 CLIENT_CPU = 0

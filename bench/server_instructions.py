@@ -27,7 +27,7 @@ import httpx
 from bench import bench_index
 from bench._callgrind import VALGRIND, require_valgrind, total_instructions
 from bench._data import load_sqlite, lookup_paths
-from tests.servers import ROOT, free_port, poll_readyz, server_command
+from tests.support.servers import ROOT, free_port, poll_readyz, server_command
 
 TARGETS = {"bare": "bench.bare_app:app", "app": "app.main:app"}
 SEED = 20_240_601

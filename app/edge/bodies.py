@@ -128,7 +128,6 @@ def render_post_batch(
     return f'{{"country":"{country}","results":[{{"post":"{items[:-_NEXT_POST]}]}}'.encode()
 
 
-
 def split_post_items(raw: object) -> tuple[list[str], list[str]] | None:
     """A JSON list of ``{"post", "account"}`` objects as two lists of the raw values (checked
     by :func:`parse_account_list` next), or None if any item has another shape."""

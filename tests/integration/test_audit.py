@@ -3,7 +3,6 @@ append-only; filtered and paged with a cursor."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,17 +17,11 @@ from app.domain import LiftCause
 from app.models import AuditEntry
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
-from tests.conftest import ADMIN_TOKEN, AUTH, OTHER_TOKEN
-from tests.integration.orders_support import (
-    audit_entries,
-    create_order,
-    decide,
-    instant,
-    lift,
-    ok,
-    rfc3339,
-    withhold,
-)
+from tests.support.http import lift, ok, withhold
+from tests.support.orders import audit_entries, create_order, decide
+from tests.support.times import instant, rfc3339
+from tests.support.tokens import ADMIN_TOKEN, AUTH, OTHER_TOKEN
+from tests.support.waiting import wait_until
 
 BOB = {"Authorization": f"Bearer {OTHER_TOKEN}"}
 ENTRY_FIELDS = {"at", "actor", "action", "account", "country", "order_id", "justification"}
@@ -122,10 +115,12 @@ def test_expiry_is_audited_as_system_expiry(db: Database) -> None:
 def test_expiry_by_the_running_service_is_audited(client: TestClient) -> None:
     expires_at = datetime.now(UTC) + timedelta(seconds=1)
     ok(withhold(client, "12", "IN", expires_at=rfc3339(expires_at)), 201)
-    deadline = datetime.now(UTC) + timedelta(seconds=10)
-    while not audit_entries(client, action="expire"):
-        assert datetime.now(UTC) < deadline, "no expire entry 9 s after expires_at"
-        time.sleep(0.05)
+    wait_until(
+        lambda: audit_entries(client, action="expire"),
+        timeout=10,
+        interval=0.05,
+        message="no expire entry 9 s after expires_at",
+    )
     (entry,) = audit_entries(client, action="expire")
     assert (entry["actor"], entry["account"], entry["country"]) == ("system:expiry", "12", "IN")
 
@@ -173,10 +168,12 @@ def test_audit_is_append_only(client: TestClient, db: Database) -> None:
         return [tuple(row) for row in rows]
 
     def expired() -> None:
-        deadline = datetime.now(UTC) + timedelta(seconds=10)
-        while not audit_entries(client, action="expire"):
-            assert datetime.now(UTC) < deadline, "not expired 9 s after expires_at"
-            time.sleep(0.05)
+        wait_until(
+            lambda: audit_entries(client, action="expire"),
+            timeout=10,
+            interval=0.05,
+            message="not expired 9 s after expires_at",
+        )
 
     soon = rfc3339(datetime.now(UTC) + timedelta(seconds=1))
     order: dict[str, Any] = {}

@@ -16,15 +16,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import AUTH, BACKENDS, ClientFactory
-from tests.integration.test_contract import (
-    history,
-    is_visible,
-    module_database_url,
-    revision_of,
-    running_app,
-    withhold,
-)
+from tests.support.apps import ClientFactory, running_app
+from tests.support.databases import BACKENDS, fresh_database_url
+from tests.support.http import history, is_visible, revision_of, withhold
+from tests.support.tokens import AUTH
 
 # Accounts a mis-parse could land on: "+5", " 5" and "-5" read as 5, "007" as 7, "1e5" as 100000.
 WATCHED_ACCOUNTS = ("1", "5", "7", "12", "34", "56", "100000")
@@ -81,7 +76,7 @@ def seed(client: TestClient) -> State:
 def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestClient]:
-    with running_app(module_database_url(request, tmp_path_factory)) as client:
+    with running_app(fresh_database_url(request, tmp_path_factory)) as client:
         seed(client)
         yield client
 

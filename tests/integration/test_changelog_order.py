@@ -57,6 +57,8 @@ def test_an_overlapping_writer_waits_for_the_first_to_commit(db: Database) -> No
     for thread in threads:
         thread.start()
     assert first_wrote.wait(10)
+    # Time for the second writer to commit, were it not made to wait: what is checked is that
+    # something does not happen, so there is no event to wait for instead.
     time.sleep(0.5)
     # The follower's view while the first transaction is still open: nothing, not revision 2.
     seen_while_open = _committed(db)

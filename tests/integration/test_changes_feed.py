@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,17 +12,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import AUTH, ClientFactory
-from tests.integration.orders_support import (
-    create_order,
-    decide,
-    instant,
-    lift,
-    ok,
-    rfc3339,
-    withheld_in,
-    withhold,
-)
+from tests.support.apps import ClientFactory
+from tests.support.http import history, lift, ok, withheld_in, withhold
+from tests.support.orders import create_order, decide
+from tests.support.times import instant, rfc3339
+from tests.support.tokens import AUTH
+from tests.support.waiting import wait_until
 
 ACCOUNTS = [str(a) for a in range(1, 31)]
 COUNTRIES = ["IN", "US", "DE", "XX"]
@@ -185,14 +179,20 @@ def test_a_consumer_applying_the_feed_reproduces_every_accounts_state(client: Te
         _random_write(client, rng)
         if step % 17 == 0:
             consumer.drain(rng)
-    time.sleep(0.6)  # let the last expiring rules expire (and the expiry task record them)
-    deadline = time.monotonic() + 5
-    while True:
+
+    def settled(account: str) -> bool:
+        """The feed agrees with the account's rules, none of which is still to expire (the
+        expiring ones expire within 400 ms of their write)."""
+        listed = history(client, account)
+        return sorted(consumer.state[account]) == listed["withheld_in_countries"] and not any(
+            rule["expires_at"] for rule in listed["rules"]
+        )
+
+    def feed_settled() -> bool:
         consumer.drain(rng)
-        if all(sorted(consumer.state[a]) == withheld_in(client, a) for a in ACCOUNTS):
-            break
-        assert time.monotonic() < deadline, "feed and rules disagree"
-        time.sleep(0.1)
+        return all(settled(account) for account in ACCOUNTS)
+
+    wait_until(feed_settled, timeout=5.6, interval=0.1, message="feed and rules disagree")
     assert consumer.revisions == list(range(1, _head(client) + 1))
     assert consumer.ops["lift"] >= 10, consumer.ops  # lifts and expiries, not only withholds
 

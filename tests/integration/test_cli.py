@@ -13,14 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import free_port
+from tests.support.servers import cli_env, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
 
 def test_serve_on_the_default_sqlite_prints_a_token_that_can_write(tmp_path: Path) -> None:
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("WITHHELD_")}
+    env = cli_env()
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
         cwd=tmp_path,
@@ -40,12 +41,19 @@ def test_serve_on_the_default_sqlite_prints_a_token_that_can_write(tmp_path: Pat
             token = found.group(1) if found else None
         assert token, "serve did not print a token"
         base = f"http://127.0.0.1:{port}"
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
             try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
+                return httpx.get(f"{base}/readyz").status_code == 200
             except httpx.HTTPError:
-                time.sleep(0.1)
+                return False
+
+        wait_until(
+            ready,
+            timeout=max(0.0, deadline - time.monotonic()),
+            interval=0.1,
+            message="serve did not become ready within 30 s",
+        )
         written = httpx.put(
             f"{base}/accounts/12/withholdings/IN",
             json={"reason": "try it"},

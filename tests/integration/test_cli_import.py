@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.db_state import active_pairs
-from tests.servers import ROOT
+from tests.support.db_state import active_pairs
+from tests.support.servers import ROOT
 
 
 def _cli(

@@ -11,21 +11,22 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import ADMIN_TOKEN, PG_ADMIN_URL
-from tests.db_state import active_pairs
-from tests.servers import ServerProcess, running
-from tests.tcp_proxy import CuttableProxy
+from tests.support.databases import PG_ADMIN_URL
+from tests.support.db_state import active_pairs
+from tests.support.servers import ServerProcess, running
+from tests.support.tcp_proxy import CuttableProxy
+from tests.support.tokens import AUTH, SERVER_TOKENS_ENV
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-ENV = {"WITHHELD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"}
 COUNTRIES = ["IN", "US", "DE"]
 
 
@@ -50,7 +51,7 @@ def visible(base: str, account: int, country: str, **params: int) -> bool:
 @pytest.fixture
 def servers(database_url: str) -> Iterator[list[ServerProcess]]:
     """Two independent servers on one database, the second with two workers."""
-    with running(database_url, workers=[1, 2], env=ENV) as started:
+    with running(database_url, workers=[1, 2], env=SERVER_TOKENS_ENV) as started:
         yield started
 
 
@@ -63,9 +64,11 @@ def test_write_through_one_process_reaches_every_worker_within_a_second(
     revision = int(response.headers["x-withheld-revision"])
     assert visible(one.url, 42, "IN") is False  # same process: the very next request
     assert visible(two.url, 42, "IN", min_revision=revision) is False  # read-your-writes
-    time.sleep(1.0)
-    answers = [visible(two.url, 42, "IN") for _ in range(30)]  # lands on both workers
-    assert answers == [False] * 30
+    wait_until(
+        lambda: [visible(two.url, 42, "IN") for _ in range(30)] == [False] * 30,  # both workers
+        timeout=1.0,
+        message="not withheld on every worker within a second",
+    )
     assert visible(two.url, 42, "US") is True
 
 
@@ -139,7 +142,7 @@ def test_concurrent_writers_across_processes_agree_with_the_database(
 def test_two_servers_with_two_workers_each_start_at_once_on_an_empty_database(
     database_url: str,
 ) -> None:
-    with running(database_url, workers=[2, 2], env=ENV) as (one, two):
+    with running(database_url, workers=[2, 2], env=SERVER_TOKENS_ENV) as (one, two):
         response = withhold(one.url, 7, "XX")
         assert response.status_code == 201
         revision = response.headers["x-withheld-revision"]
@@ -151,44 +154,58 @@ def test_two_servers_with_two_workers_each_start_at_once_on_an_empty_database(
 def test_killed_listener_connections_reconnect_and_notify_again(pg_url: str) -> None:
     database_url = pg_url
     # A slow poll (1 s) so that a prompt answer proves the NOTIFY path works again.
-    env = {**ENV, "WITHHELD_POLL_INTERVAL_S": "1.0"}
+    env = {**SERVER_TOKENS_ENV, "WITHHELD_POLL_INTERVAL_S": "1.0"}
     database = database_url.rsplit("/", 1)[1]
     with (
         running(database_url, count=2, env=env) as (one, two),
         psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin,
     ):
         query = (
-            "SELECT pid FROM pg_stat_activity WHERE application_name = 'withheld-listener' "
-            "AND datname = %s"
+            "SELECT pid, state, query FROM pg_stat_activity "
+            "WHERE application_name = 'withheld-listener' AND datname = %s"
         )
-        listeners = [row[0] for row in admin.execute(query, (database,)).fetchall()]
+
+        def listener_connections() -> dict[int, bool]:
+            """Each listener connection, and whether its LISTEN has completed."""
+            rows = admin.execute(query, (database,)).fetchall()
+            return {pid: state == "idle" and text.startswith("LISTEN") for pid, state, text in rows}
+
+        listeners = list(listener_connections())
         assert len(listeners) == 2
         for pid in listeners:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            current = {row[0] for row in admin.execute(query, (database,)).fetchall()}
-            if len(current) == 2 and not current & set(listeners):
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("listeners did not reconnect")
-        time.sleep(0.2)
+
+        def reconnected_and_listening() -> bool:
+            current = listener_connections()
+            return len(current) == 2 and not set(current) & set(listeners) and all(current.values())
+
+        wait_until(
+            reconnected_and_listening,
+            timeout=10,
+            interval=0.1,
+            message="listeners did not reconnect and LISTEN again",
+        )
+
+        def withheld_on_two(account: int) -> bool:
+            return not visible(two.url, account, "IN")
+
         lags = []
         for account in range(100, 105):
             assert withhold(one.url, account, "IN").status_code == 201
-            started = time.monotonic()
-            while visible(two.url, account, "IN"):
-                assert time.monotonic() - started < 1.0, "not propagated within 1 s"
-                time.sleep(0.005)
-            lags.append(time.monotonic() - started)
+            lag = wait_until(
+                partial(withheld_on_two, account),
+                timeout=1.0,
+                interval=0.005,
+                message="not propagated within 1 s",
+            )
+            lags.append(lag)
         # The 1 s poll alone would average ~0.5 s; NOTIFY makes it prompt.
         assert sorted(lags)[len(lags) // 2] < 0.3, lags
 
 
 def test_sigkill_during_a_bulk_write_leaves_all_or_nothing(database_url: str) -> None:
     items = [{"account": str(10**17 + n), "country": "IN"} for n in range(100_000)]
-    with running(database_url, env=ENV) as (server,):
+    with running(database_url, env=SERVER_TOKENS_ENV) as (server,):
         outcome: dict[str, object] = {}
 
         def send() -> None:
@@ -212,7 +229,7 @@ def test_sigkill_during_a_bulk_write_leaves_all_or_nothing(database_url: str) ->
     if outcome.get("status") == 201:
         assert len(written) == len(items)
     # A new process on the same database loads exactly that state.
-    with running(database_url, env=ENV) as (server,):
+    with running(database_url, env=SERVER_TOKENS_ENV) as (server,):
         expected = not written
         assert visible(server.url, 10**17 + 5, "IN") is expected
 
@@ -222,7 +239,10 @@ def test_database_outage_keeps_reads_fails_writes_fast_and_catches_up_after(pg_u
     url = make_url(pg_url)
     with CuttableProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        with running(proxied, env=ENV) as (cut_off,), running(pg_url, env=ENV) as (direct,):
+        with (
+            running(proxied, env=SERVER_TOKENS_ENV) as (cut_off,),
+            running(pg_url, env=SERVER_TOKENS_ENV) as (direct,),
+        ):
             assert withhold(cut_off.url, 1, "IN").status_code == 201
             proxy.cut()
             # Reads keep answering from memory.
@@ -246,9 +266,11 @@ def test_database_outage_keeps_reads_fails_writes_fast_and_catches_up_after(pg_u
             assert withhold(direct.url, 4, "DE").status_code == 201
             assert visible(cut_off.url, 4, "DE") is True  # stale but available
             proxy.restore()
-            deadline = time.monotonic() + 5
-            while visible(cut_off.url, 4, "DE") or not visible(cut_off.url, 1, "IN"):
-                assert time.monotonic() < deadline, "did not catch up after the outage"
-                time.sleep(0.05)
+            wait_until(
+                lambda: not visible(cut_off.url, 4, "DE") and visible(cut_off.url, 1, "IN"),
+                timeout=5,
+                interval=0.05,
+                message="did not catch up after the outage",
+            )
             assert httpx.get(f"{cut_off.url}/readyz", timeout=10).status_code == 200
             assert withhold(cut_off.url, 5, "IN").status_code == 201

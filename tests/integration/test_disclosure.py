@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import AUTH
+from tests.support.tokens import AUTH
 
 SECRET = "Zq9x"
 SEALED_ORDER: dict[str, Any] = {

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,18 +15,11 @@ from sqlalchemy.exc import OperationalError
 from app.db import Database
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
-from tests.conftest import AUTH
-from tests.integration.orders_support import (
-    ORDER,
-    create_order,
-    decide,
-    instant,
-    lift,
-    ok,
-    rfc3339,
-    rules_of,
-    withhold,
-)
+from tests.support.http import lift, ok, rules_of, withhold
+from tests.support.orders import ORDER, create_order, decide
+from tests.support.times import instant, rfc3339
+from tests.support.tokens import AUTH
+from tests.support.waiting import wait_until
 
 MICROSECOND = timedelta(microseconds=1)
 
@@ -219,10 +211,12 @@ def test_as_of_with_explain_shows_the_rules_of_that_instant(client: TestClient) 
 def test_as_of_around_an_expiry_recorded_by_the_service(client: TestClient) -> None:
     expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
     rule = ok(withhold(client, "12", "IN", expires_at=rfc3339(expires_at)), 201)
-    deadline = time.monotonic() + 10
-    while not rules_of(client, "12")[0]["lifted_at"]:
-        assert time.monotonic() < deadline, "not expired"
-        time.sleep(0.05)
+    wait_until(
+        lambda: rules_of(client, "12")[0]["lifted_at"],
+        timeout=10,
+        interval=0.05,
+        message="not expired",
+    )
     (expired,) = rules_of(client, "12")
     assert expired["lift_reason"] == "expired"
     assert instant(expired["lifted_at"]) == expires_at

@@ -25,8 +25,8 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import ADMIN_TOKEN
-from tests.servers import running
+from tests.support.servers import running
+from tests.support.tokens import ADMIN_TOKEN
 
 pytestmark = pytest.mark.slow
 

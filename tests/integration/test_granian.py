@@ -4,30 +4,35 @@ database, counters that add up across its workers, a clean exit on SIGTERM, and 
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_TOKEN
-from tests.integration.test_metrics import _samples, assert_two_worker_totals, send_traffic
-from tests.integration.test_persistence import wait_until
-from tests.servers import cli_env, cli_serving, running, wait_cli_ready
+from tests.support.metrics import (
+    assert_two_worker_totals,
+    published,
+    requests_by_worker,
+    samples,
+    send_traffic,
+)
+from tests.support.servers import cli_env, cli_serving, running, wait_cli_ready
+from tests.support.tokens import AUTH, SERVER_TOKENS_ENV
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-ENV = {"WITHHELD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"}
 JSON = {"content-type": "application/json"}
 MAX_BODY = 8 * 1024 * 1024  # WITHHELD_MAX_BODY_BYTES default
 # Headers that name the server or the moment, not the answer.
@@ -189,7 +194,10 @@ def _wait_for(http: httpx.Client, base: str, revision: str) -> None:
 
 def test_granian_and_uvicorn_give_the_same_answers(database_url: str) -> None:
     with (
-        running(database_url, kinds=["uvicorn", "granian"], env=ENV) as (uvicorn, granian),
+        running(database_url, kinds=["uvicorn", "granian"], env=SERVER_TOKENS_ENV) as (
+            uvicorn,
+            granian,
+        ),
         httpx.Client(timeout=30) as http,
     ):
         assert http.get(f"{uvicorn.url}/healthz").headers["server"] == "uvicorn"
@@ -250,23 +258,14 @@ def test_granian_and_uvicorn_give_the_same_answers(database_url: str) -> None:
 # -- b) several workers -----------------------------------------------------------------------
 
 
-def _requests_by_worker(folder: Path, route: str, method: str, status: str) -> list[int]:
-    """Requests each worker counted, from the files the workers publish."""
-    counts = []
-    for path in sorted(folder.glob("*.json")):
-        data = json.loads(path.read_text())
-        counts.append(
-            sum(count for *key, count in data["requests"] if key == [route, method, status])
-        )
-    return counts
-
-
 def test_granian_counters_add_up_across_two_workers(database_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "metrics"
     env = {"WITHHELD_METRICS_DIR": str(folder)}
-    with running(database_url, kinds=["granian"], workers=[2], env={**ENV, **env}) as (server,):
-        send_traffic(server.url)
-        answered = _requests_by_worker(folder, "/visible", "GET", "200")
+    with running(
+        database_url, kinds=["granian"], workers=[2], env={**SERVER_TOKENS_ENV, **env}
+    ) as (server,):
+        send_traffic(server.url, folder)
+        answered = requests_by_worker(folder, "/visible", "GET", "200")
         # Both workers answered lookups, so the totals below are sums over workers.
         assert len(answered) == 2, answered
         assert all(answered), answered
@@ -285,42 +284,73 @@ def _gone(pid: int) -> bool:
     return state in {"Z", "X"}  # exited, waiting to be reaped
 
 
+def _tcp_queues(local_port: int, remote_port: int) -> tuple[int, int] | None:
+    """(bytes sent but not acknowledged, bytes received but not read) of the IPv4 socket from
+    ``local_port`` to ``remote_port``, as /proc/net/tcp shows them; None without one."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, remote, _, queues = line.split()[1:5]
+        ports = (int(local.rsplit(":", 1)[1], 16), int(remote.rsplit(":", 1)[1], 16))
+        if ports == (local_port, remote_port):
+            sent, received = (int(queue, 16) for queue in queues.split(":"))
+            return sent, received
+    return None
+
+
+def _read_by_the_server(sock: socket.socket) -> bool:
+    """Everything ``sock`` sent has arrived, and the process at the other end has read it."""
+    ours, theirs = sock.getsockname()[1], sock.getpeername()[1]
+    client_side, server_side = _tcp_queues(ours, theirs), _tcp_queues(theirs, ours)
+    if client_side is None or server_side is None:
+        return False
+    return client_side[0] == 0 and server_side[1] == 0
+
+
 def test_sigterm_lets_granian_answer_what_it_started_and_exit_0(
     database_url: str, tmp_path: Path
 ) -> None:
-    env = {"WITHHELD_METRICS_DIR": str(tmp_path / "metrics")}
-    with running(database_url, kinds=["granian"], workers=[2], env={**ENV, **env}) as (server,):
+    folder = tmp_path / "metrics"
+    env = {"WITHHELD_METRICS_DIR": str(folder)}
+    with running(
+        database_url, kinds=["granian"], workers=[2], env={**SERVER_TOKENS_ENV, **env}
+    ) as (server,):
 
         def workers() -> set[int]:
             return {
                 int(dict(labels)["pid"])
-                for name, labels in _samples(server.url)
+                for name, labels in samples(server.url)
                 if name == "withheld_revision_applied"
             }
 
         # Both workers have published their gauges (each once a second after it starts; on a
-        # slow host the second may start well after the first answered /readyz).
-        wait_until(lambda: len(workers()) == 2, within_s=10)
+        # slow host the second may start well after the first answered /readyz). Until both
+        # have, the one that answers /metrics may name only itself.
+        wait_until(lambda: len(published(folder)) == 2, timeout=10)
         pids = workers()
         assert len(pids) == 2
-        with ThreadPoolExecutor(1) as pool:
-            # Waits 1 s for a revision that never comes, then answers 503: still in flight
-            # when the signal arrives.
-            in_flight = pool.submit(
-                httpx.get,
-                f"{server.url}/visible?account=1&country=IN&min_revision=999999",
-                timeout=10,
+        # Waits 1 s for a revision that never comes, then answers 503: still in flight when
+        # the signal arrives, once a worker has read it.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as in_flight:
+            in_flight.sendall(
+                b"GET /visible?account=1&country=IN&min_revision=999999 HTTP/1.1\r\n"
+                b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n"
             )
-            time.sleep(0.3)
+            wait_until(
+                lambda: _read_by_the_server(in_flight),
+                timeout=5,
+                interval=0.01,
+                message="no worker read the request",
+            )
             signalled = time.monotonic()
             os.kill(server.process.pid, signal.SIGTERM)  # the main process, as a supervisor does
             returncode = server.process.wait(timeout=10)
             took = time.monotonic() - signalled
-            answer = in_flight.result()
+            answer = http.client.HTTPResponse(in_flight)
+            answer.begin()
+            detail = json.loads(answer.read())["detail"]
     assert returncode == 0
     assert took < 5
-    assert answer.status_code == 503
-    assert answer.json()["detail"].startswith("min_revision:")
+    assert answer.status == 503
+    assert detail.startswith("min_revision:")
     assert all(_gone(pid) for pid in pids)
     assert "Traceback" not in server.output()
 
@@ -363,7 +393,7 @@ def test_withheld_server_variable_chooses_the_server(tmp_path: Path) -> None:
     env = cli_env(
         WITHHELD_SERVER="granian",
         WITHHELD_DATABASE_URL=f"sqlite:///{tmp_path / 'w.db'}",
-        WITHHELD_ADMIN_TOKENS=ENV["WITHHELD_ADMIN_TOKENS"],
+        WITHHELD_ADMIN_TOKENS=SERVER_TOKENS_ENV["WITHHELD_ADMIN_TOKENS"],
     )
     with cli_serving(env=env, cwd=tmp_path) as (process, base, log):
         wait_cli_ready(process, base, log)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, running
+from tests.support.servers import ROOT, running
 
 TOKEN = "locust-smoke-token-0123456789"
 

@@ -2,98 +2,16 @@
 
 from __future__ import annotations
 
-import time
-
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ADMIN_TOKEN
-from tests.servers import running
+from tests.support.metrics import assert_two_worker_totals, default_folder, send_traffic
+from tests.support.servers import running
+from tests.support.tokens import SERVER_TOKENS_ENV
 
 pytestmark = pytest.mark.slow
 
-ENV = {"WITHHELD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"}
-
-
-def _samples(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    response = httpx.get(f"{base}/metrics", timeout=10)
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def _count(
-    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float],
-    route: str,
-    method: str,
-    status: str,
-) -> float:
-    key = (
-        "withheld_http_requests_total",
-        (("method", method), ("route", route), ("status", status)),
-    )
-    return samples.get(key, 0.0)
-
-
-def send_traffic(base: str) -> None:
-    """One PUT, then 200 good and 30 bad lookups, each on a new connection (so every worker
-    answers some); then time for every worker to publish its counters."""
-    put = httpx.put(
-        f"{base}/accounts/5/withholdings/IN",
-        json={"reason": "m"},
-        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-        timeout=10,
-    )
-    assert put.status_code == 201
-    with httpx.Client(base_url=base, timeout=10) as http:
-        for account, times in (("5", 200), ("x", 30)):
-            for _ in range(times):
-                http.get(
-                    "/visible",
-                    params={"account": account, "country": "IN"},
-                    headers={"connection": "close"},
-                )
-    time.sleep(2.5)  # every worker publishes once a second
-
-
-def assert_two_worker_totals(base: str) -> None:
-    """After one PUT, 200 good and 30 bad lookups spread over two workers: whichever worker
-    answers /metrics, the totals are the sums over both, and each worker reports its gauges."""
-    for _ in range(6):
-        samples = _samples(base)
-        assert _count(samples, "/visible", "GET", "200") == 200
-        assert _count(samples, "/visible", "GET", "422") == 30
-        assert _count(samples, "/accounts/{account}/withholdings/{country}", "PUT", "201") == 1
-        pids = {
-            dict(labels)["pid"] for name, labels in samples if name == "withheld_revision_applied"
-        }
-        assert len(pids) == 2
-        assert all(
-            value == 1
-            for (name, _), value in samples.items()
-            if name == "withheld_revision_applied"
-        )
-        in_india = [
-            value
-            for (name, labels), value in samples.items()
-            if name == "withheld_index_pairs" and dict(labels)["country"] == "IN"
-        ]
-        assert in_india == [1.0, 1.0]
-        histogram_count = samples[
-            (
-                "withheld_http_request_duration_seconds_count",
-                (("method", "GET"), ("route", "/visible")),
-            )
-        ]
-        assert histogram_count == 230
-
 
 def test_counters_add_up_across_two_workers(database_url: str) -> None:
-    with running(database_url, workers=[2], env=ENV) as (server,):
-        send_traffic(server.url)
+    with running(database_url, workers=[2], env=SERVER_TOKENS_ENV) as (server,):
+        send_traffic(server.url, default_folder(server.process.pid))
         assert_two_worker_totals(server.url)

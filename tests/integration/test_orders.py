@@ -19,19 +19,10 @@ from app.migrate import alembic_config, upgrade_to_head
 from app.models import AuditEntry, ChangelogEntry, Decision, LegalOrder, Withholding
 from app.repositories import orders as order_repository
 from app.services import orders as order_service
-from tests.conftest import AUTH, OTHER_TOKEN, ClientFactory
-from tests.integration.orders_support import (
-    ORDER,
-    audit_entries,
-    create_order,
-    decide,
-    is_visible,
-    lift,
-    ok,
-    rules_of,
-    withheld_in,
-    withhold,
-)
+from tests.support.apps import ClientFactory
+from tests.support.http import is_visible, lift, ok, rules_of, withheld_in, withhold
+from tests.support.orders import ORDER, audit_entries, create_order, decide
+from tests.support.tokens import AUTH, OTHER_TOKEN
 
 
 def _error_locs(response: Any) -> list[list[Any]]:

@@ -5,7 +5,6 @@ on start, and several apps on one database agree (within 1 s, or at once with ``
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,19 +12,19 @@ import httpx
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from tests.conftest import AUTH, ClientFactory, make_settings
-from tests.integration.test_contract import (
-    assert_created,
+from tests.support.apps import ClientFactory, make_settings, running_app
+from tests.support.http import (
     current_revision,
     history,
-    in_future,
     is_visible,
     lift,
-    parse_instant,
+    ok,
     revision_of,
-    running_app,
     withhold,
 )
+from tests.support.times import in_future, instant
+from tests.support.tokens import AUTH
+from tests.support.waiting import wait_until
 
 ACCOUNTS = ("12", "34", "56", "78", "9223372036854775807")
 COUNTRIES = ("IN", "US", "DE")
@@ -44,11 +43,11 @@ def observe(client: TestClient) -> dict[str, Any]:
 
 
 def write_some_history(client: TestClient) -> None:
-    assert_created(withhold(client, "12", "IN", order_ref="A-1", expires_at="2099-01-01T00:00:00Z"))
-    assert_created(withhold(client, "34", "XX"))
+    ok(withhold(client, "12", "IN", order_ref="A-1", expires_at="2099-01-01T00:00:00Z"), 201)
+    ok(withhold(client, "34", "XX"), 201)
     lifted = lift(client, "34", "XX", {"reason": "court_ruling", "note": "overturned"})
     assert lifted.status_code == 204, lifted.text
-    assert_created(withhold(client, "34", "DE", reason="second order"))
+    ok(withhold(client, "34", "DE", reason="second order"), 201)
     bulk = client.post(
         "/withholdings/bulk",
         json={
@@ -62,16 +61,6 @@ def write_some_history(client: TestClient) -> None:
     )
     assert bulk.status_code == 201, bulk.text
     assert withhold(client, "12", "IN", reason="terms updated").status_code == 200
-
-
-def wait_until(condition: Callable[[], bool], *, within_s: float) -> float:
-    """Poll ``condition`` until true; the seconds it took (fails after ``within_s``)."""
-    started = time.monotonic()
-    while not condition():
-        elapsed = time.monotonic() - started
-        assert elapsed <= within_s, f"not true within {within_s} s"
-        time.sleep(0.02)
-    return time.monotonic() - started
 
 
 # -- restarts -------------------------------------------------------------------------------------
@@ -117,7 +106,7 @@ def test_fresh_empty_database_is_migrated_on_start(make_client: ClientFactory) -
     assert ready.json()["status"] == "ready"
     assert ready.json()["pairs"] == 0
     assert history(client, "12", include_lifted=True)["rules"] == []
-    assert_created(withhold(client, "12", "IN"))
+    ok(withhold(client, "12", "IN"), 201)
     assert not is_visible(client, "12", "IN")
 
 
@@ -129,23 +118,23 @@ def test_starting_again_on_a_migrated_database_needs_no_manual_step(
             assert client.get("/readyz").status_code == 200
 
     client = make_client()
-    assert_created(withhold(client, "12", "IN"))
+    ok(withhold(client, "12", "IN"), 201)
 
 
 def test_rule_that_expired_while_no_app_ran_is_lifted_after_restart(
     database_url: str, make_client: ClientFactory
 ) -> None:
     with running_app(database_url) as first:
-        rule = assert_created(withhold(first, "12", "IN", expires_at=in_future(1.0)))
-    expires_at = parse_instant(rule["expires_at"])
+        rule = ok(withhold(first, "12", "IN", expires_at=in_future(1.0)), 201)
+    expires_at = instant(rule["expires_at"])
     time.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()) + 0.1)
 
     restarted = make_client()
-    wait_until(lambda: is_visible(restarted, "12", "IN"), within_s=2.0)
+    wait_until(lambda: is_visible(restarted, "12", "IN"), timeout=2.0)
 
     (expired,) = history(restarted, "12", include_lifted=True)["rules"]
     assert expired["lift_reason"] == "expired"
-    assert parse_instant(expired["lifted_at"]) == expires_at
+    assert instant(expired["lifted_at"]) == expires_at
 
 
 # -- two apps on one database ---------------------------------------------------------------------
@@ -157,11 +146,11 @@ def test_write_through_one_app_is_visible_through_another_within_a_second(
     writer, reader = make_client(), make_client()
     assert is_visible(reader, "12", "IN")
 
-    assert_created(withhold(writer, "12", "IN"))
-    wait_until(lambda: not is_visible(reader, "12", "IN"), within_s=PROPAGATION_BOUND_S)
+    ok(withhold(writer, "12", "IN"), 201)
+    wait_until(lambda: not is_visible(reader, "12", "IN"), timeout=PROPAGATION_BOUND_S)
 
     assert lift(reader, "12", "IN").status_code == 204
-    wait_until(lambda: is_visible(writer, "12", "IN"), within_s=PROPAGATION_BOUND_S)
+    wait_until(lambda: is_visible(writer, "12", "IN"), timeout=PROPAGATION_BOUND_S)
 
     bulk = writer.post(
         "/withholdings/bulk",
@@ -169,7 +158,7 @@ def test_write_through_one_app_is_visible_through_another_within_a_second(
         headers=AUTH,
     )
     assert bulk.status_code == 201, bulk.text
-    wait_until(lambda: not is_visible(reader, "56", "BR"), within_s=PROPAGATION_BOUND_S)
+    wait_until(lambda: not is_visible(reader, "56", "BR"), timeout=PROPAGATION_BOUND_S)
 
 
 def test_history_written_through_one_app_is_read_through_another_at_once(
@@ -177,7 +166,7 @@ def test_history_written_through_one_app_is_read_through_another_at_once(
 ) -> None:
     writer, reader = make_client(), make_client()
 
-    rule = assert_created(withhold(writer, "12", "IN", order_ref="A-1"))
+    rule = ok(withhold(writer, "12", "IN", order_ref="A-1"), 201)
 
     assert history(reader, "12") == history(writer, "12")
     assert [r["id"] for r in history(reader, "12")["rules"]] == [rule["id"]]
@@ -215,7 +204,7 @@ def test_min_revision_of_a_write_reads_it_at_once_through_another_app(
         assert is_visible(reader, "12", "IN")
 
         withheld = withhold(writer, "12", "IN")
-        assert_created(withheld)
+        ok(withheld, 201)
         if database_url.startswith("sqlite"):
             # Nothing else wakes it here (PostgreSQL's NOTIFY would): it is still behind.
             assert is_visible(reader, "12", "IN")
@@ -239,26 +228,26 @@ def test_revisions_increase_across_apps_sharing_a_database(make_client: ClientFa
     assert revisions == sorted(set(revisions))
     wait_until(
         lambda: current_revision(first) == current_revision(second) == revisions[-1],
-        within_s=PROPAGATION_BOUND_S,
+        timeout=PROPAGATION_BOUND_S,
     )
 
 
 def test_expiry_with_two_apps_is_recorded_once(make_client: ClientFactory) -> None:
     first, second = make_client(), make_client()
-    rule = assert_created(withhold(first, "12", "IN", expires_at=in_future(1.0)))
-    expires_at = parse_instant(rule["expires_at"])
+    rule = ok(withhold(first, "12", "IN", expires_at=in_future(1.0)), 201)
+    expires_at = instant(rule["expires_at"])
     deadline_s = (expires_at - datetime.now(UTC) + timedelta(seconds=2)).total_seconds()
 
     wait_until(
         lambda: is_visible(first, "12", "IN") and is_visible(second, "12", "IN"),
-        within_s=deadline_s,
+        timeout=deadline_s,
     )
 
     rules = history(second, "12", include_lifted=True)["rules"]
     assert len(rules) == 1
     assert rules[0]["lift_reason"] == "expired"
-    assert parse_instant(rules[0]["lifted_at"]) == expires_at
+    assert instant(rules[0]["lifted_at"]) == expires_at
     wait_until(
         lambda: current_revision(first) == current_revision(second),
-        within_s=PROPAGATION_BOUND_S,
+        timeout=PROPAGATION_BOUND_S,
     )

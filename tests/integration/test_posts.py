@@ -3,8 +3,6 @@ lookup — on a real SQLite file and a real PostgreSQL (the ``client`` fixture r
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +10,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import AUTH, ClientFactory
+from tests.support.apps import ClientFactory
+from tests.support.tokens import AUTH
+from tests.support.waiting import wait_until
 
 AUTHOR, OTHER = "1356948273645182976", "12"
 POST, POST2 = "1357000000000000042", "1357000000000000043"
@@ -45,13 +45,6 @@ def _visible(client: TestClient, post: str, country: str, account: str = AUTHOR)
     return _ok(
         client.get("/visible", params={"account": account, "post": post, "country": country})
     )
-
-
-def _wait_until(condition: Callable[[], bool], within_s: float) -> None:
-    deadline = time.monotonic() + within_s
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {within_s} s"
-        time.sleep(0.01)
 
 
 def _head(client: TestClient) -> int:
@@ -378,7 +371,7 @@ def test_a_post_rule_expires_within_two_seconds(client: TestClient) -> None:
     expires_at = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
     _ok(_withhold_post(client, POST, "IN", expires_at=expires_at), 201)
     assert _visible(client, POST, "IN")["visible"] is False
-    _wait_until(lambda: _visible(client, POST, "IN")["visible"], within_s=1 + 2)
+    wait_until(lambda: _visible(client, POST, "IN")["visible"], timeout=1 + 2)
     (rule,) = _ok(client.get(f"/posts/{POST}/withholdings", params={"include_lifted": "true"}))[
         "rules"
     ]
@@ -393,11 +386,11 @@ def test_a_second_replica_sees_a_post_rule_within_a_second_and_a_restart_keeps_i
 ) -> None:
     writer, reader = make_client(), make_client()
     _ok(_withhold_post(writer, POST, "IN"), 201)
-    _wait_until(lambda: not _visible(reader, POST, "IN")["visible"], within_s=BOUND_S)
+    wait_until(lambda: not _visible(reader, POST, "IN")["visible"], timeout=BOUND_S)
     batch = {"country": "IN", "posts": [{"post": POST, "account": AUTHOR}]}
     assert _ok(reader.post("/visible", json=batch))["results"][0]["scope"] == "post"
     assert _lift_post(reader, POST, "IN").status_code == 204
-    _wait_until(lambda: _visible(writer, POST, "IN")["visible"], within_s=BOUND_S)
+    wait_until(lambda: _visible(writer, POST, "IN")["visible"], timeout=BOUND_S)
     _ok(_withhold_post(reader, POST2, "DE"), 201)
     restarted = make_client()
     assert _visible(restarted, POST2, "DE")["scope"] == "post"

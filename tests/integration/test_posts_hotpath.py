@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.main import WithheldApp, create_app
-from tests.conftest import AUTH, make_settings
+from tests.support.apps import make_settings
+from tests.support.tokens import AUTH
 
 AUTHOR, OTHER = "12", "13"
 

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from tests.conftest import ADMIN_TOKEN
-from tests.servers import ROOT, running
+from tests.support.servers import ROOT, running
+from tests.support.tokens import ADMIN_TOKEN
 
 pytestmark = pytest.mark.slow
 

@@ -19,8 +19,10 @@ from app.db import Database
 from app.domain import DecisionAction, DeclineCategory, LiftCause
 from app.services import orders as order_service
 from app.services import withholdings as withholding_service
-from tests.conftest import ClientFactory
-from tests.integration.orders_support import create_order, decide, lift, ok, rfc3339
+from tests.support.apps import ClientFactory
+from tests.support.http import lift, ok
+from tests.support.orders import create_order, decide
+from tests.support.times import rfc3339
 
 AUTHORITIES = {"IN": ["MeitY", "DoT"], "TR": ["BTK"], "DE": ["BfJ", "=cmd|' /C calc'!A0"]}
 CATEGORIES = [c.value for c in DeclineCategory]

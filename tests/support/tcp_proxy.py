@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import threading
 
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 
 class CuttableProxy:
