@@ -152,6 +152,10 @@ def _expected(
                 "orders": 0,
                 "sealed_orders": 0,
                 "lifted": 0,
+                # The generated history names accounts only (tests/integration/test_posts.py
+                # counts posts).
+                "posts_specified": 0,
+                "posts_withheld": 0,
             },
         )
         row["orders"] += 1
@@ -364,6 +368,6 @@ def test_report_is_json_unless_csv_is_preferred(client: TestClient) -> None:
     assert csv_text.splitlines() == [
         "country,authority,orders,sealed_orders,accounts_specified,withheld,withheld_global,"
         "declined_news_media,declined_journalist,declined_activist,declined_politician,"
-        "declined_other,lifted",
-        "IN,MeitY,1,0,0,0,0,0,0,0,0,0,0",
+        "declined_other,lifted,posts_specified,posts_withheld",
+        "IN,MeitY,1,0,0,0,0,0,0,0,0,0,0,0,0",
     ]
