@@ -17,7 +17,17 @@ from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app.api import audit, changes, errors, health, orders, reports, visibility, withholdings
+from app.api import (
+    audit,
+    changes,
+    errors,
+    hashtags,
+    health,
+    orders,
+    reports,
+    visibility,
+    withholdings,
+)
 from app.auth import TokenRegistry
 from app.config import Settings, get_settings
 from app.db import Database
@@ -107,6 +117,7 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
     routers = [
         visibility.router,
         withholdings.router,
+        hashtags.router,
         orders.router,
         changes.router,
         audit.router,

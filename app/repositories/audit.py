@@ -22,6 +22,7 @@ _COLUMNS = (
     "order_id",
     "justification",
     "post_id",
+    "hashtag",
 )
 
 
@@ -41,6 +42,7 @@ def _row(record: AuditRecord) -> tuple[Any, ...]:
         record.order_id,
         record.justification,
         record.post,
+        record.hashtag,
     )
 
 
@@ -54,11 +56,14 @@ def list_page(
     until: datetime | None,
     after_id: int,
     limit: int,
+    hashtag: str | None = None,
 ) -> list[AuditEntry]:
     """Entries matching every given filter with ``id > after_id``, in id (= write) order."""
     stmt = select(AuditEntry).where(AuditEntry.id > after_id)
     if account is not None:
         stmt = stmt.where(AuditEntry.account_id == account)
+    if hashtag is not None:
+        stmt = stmt.where(AuditEntry.hashtag == hashtag)
     if actor is not None:
         stmt = stmt.where(AuditEntry.actor == actor)
     if action is not None:

@@ -28,11 +28,13 @@ def list_entries(
     until: datetime | None,
     cursor: int,
     limit: int,
+    hashtag: str | None = None,
 ) -> AuditListing:
     """One page of entries in the order they were written; ``next_cursor`` None on the last."""
     found = audit.list_page(
         session,
         account=account,
+        hashtag=hashtag,
         actor=actor,
         action=action.value if action is not None else None,
         since=since,
