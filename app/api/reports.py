@@ -32,8 +32,10 @@ CSV_COLUMNS = [
     "withheld_global",
     *(f"declined_{category.value}" for category in DeclineCategory),
     "lifted",
+    "hashtags_specified",
+    "hashtags_restricted",
 ]
-CSV_EXAMPLE = ",".join(CSV_COLUMNS) + "\r\nIN,MeitY,1,0,250,120,30,40,30,20,10,0,25\r\n"
+CSV_EXAMPLE = ",".join(CSV_COLUMNS) + "\r\nIN,MeitY,1,0,250,120,30,40,30,20,10,0,25,12,9\r\n"
 DESCRIPTION = """\
 Over the legal orders **received** in `[from, to)` (and of `country`, if given), one row per
 (country, authority), sorted by country then authority:
@@ -45,6 +47,8 @@ Over the legal orders **received** in `[from, to)` (and of `country`, if given),
 - `declined`: distinct accounts with a `decline` decision, per category.
 - `lifted`: rules created for those orders (their provenance) that were lifted for any reason,
   expiry included, before `to`.
+- `hashtags_specified`: distinct hashtags named in decisions on those orders;
+  `hashtags_restricted`: distinct hashtags with a `restrict` or `restrict_global` decision.
 
 Decisions count whenever they were recorded. Sealed orders are counted but never named: all sealed
 orders of a country make up one row of their own whose `authority` is null (empty in CSV), so no
@@ -102,6 +106,8 @@ def _csv(rows: list[ReportRow]) -> str:
                 row.withheld_global,
                 *(declined[category.value] for category in DeclineCategory),
                 row.lifted,
+                row.hashtags_specified,
+                row.hashtags_restricted,
             ]
         )
     return out.getvalue()
@@ -156,6 +162,8 @@ async def get_transparency_report(
             withheld_global=row.withheld_global,
             declined=DeclinedCounts(**{c.value: n for c, n in row.declined.items()}),
             lifted=row.lifted,
+            hashtags_specified=row.hashtags_specified,
+            hashtags_restricted=row.hashtags_restricted,
         )
         for row in found
     ]

@@ -35,6 +35,13 @@ class ReportRow(BaseModel):
     withheld_global: int
     declined: DeclinedCounts
     lifted: int
+    hashtags_specified: int = Field(
+        default=0, description="Distinct hashtags named in decisions on the row's orders."
+    )
+    hashtags_restricted: int = Field(
+        default=0,
+        description="Distinct hashtags with a `restrict` or `restrict_global` decision on them.",
+    )
 
 
 class TransparencyReport(BaseModel):
@@ -66,6 +73,8 @@ class TransparencyReport(BaseModel):
                                 "other": 0,
                             },
                             "lifted": 25,
+                            "hashtags_specified": 12,
+                            "hashtags_restricted": 9,
                         }
                     ],
                 }

@@ -10,7 +10,9 @@ is null, so a sealed order is counted but never named (``services.disclosure``).
   decision on them (whether the rule was created then or was already active);
 - ``declined.<category>``: distinct accounts declined with that category;
 - ``lifted``: rules created for those orders (their provenance) lifted, for any reason including
-  expiry, before ``until``.
+  expiry, before ``until``;
+- ``hashtags_specified``: distinct hashtags named in decisions on those orders;
+  ``hashtags_restricted``: distinct hashtags with a ``restrict`` or ``restrict_global`` decision.
 
 Decisions count whenever they were recorded; lifts only up to ``until``.
 """
@@ -40,6 +42,8 @@ class ReportTally:
         default_factory=lambda: dict.fromkeys(DeclineCategory, 0)
     )
     lifted: int = 0
+    hashtags_specified: int = 0
+    hashtags_restricted: int = 0
 
 
 def _sort_key(row: ReportTally) -> tuple[str, bool, str]:
@@ -69,4 +73,7 @@ def build_report(
         rows[key].declined[DeclineCategory(category)] = accounts
     for key, lifted in reports.count_rules_lifted(session, window).items():
         rows[key].lifted = lifted
+    for key, (named, restricted) in reports.count_hashtags(session, window).items():
+        rows[key].hashtags_specified = named
+        rows[key].hashtags_restricted = restricted
     return sorted(rows.values(), key=_sort_key)

@@ -172,6 +172,9 @@ def _expected(
                 "withheld": len(sets["withhold"]),
                 "withheld_global": len(sets["withhold_global"]),
                 "declined": {c: len(sets[f"declined:{c}"]) for c in CATEGORIES},
+                # The generated history names accounts only (hashtags: test_hashtags.py).
+                "hashtags_specified": 0,
+                "hashtags_restricted": 0,
             }
         )
     return sorted(
@@ -362,6 +365,6 @@ def test_report_is_json_unless_csv_is_preferred(client: TestClient) -> None:
     assert csv_text.splitlines() == [
         "country,authority,orders,sealed_orders,accounts_specified,withheld,withheld_global,"
         "declined_news_media,declined_journalist,declined_activist,declined_politician,"
-        "declined_other,lifted",
-        "IN,MeitY,1,0,0,0,0,0,0,0,0,0,0",
+        "declined_other,lifted,hashtags_specified,hashtags_restricted",
+        "IN,MeitY,1,0,0,0,0,0,0,0,0,0,0,0,0",
     ]
