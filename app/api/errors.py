@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
 from app.api.responses import JsonResponse
-from app.domain import NotFoundError
+from app.domain import ConflictError, NotFoundError
 
 log = logging.getLogger("withheld.api")
 
@@ -92,6 +92,11 @@ async def _not_found(_: Request, exc: Exception) -> JsonResponse:
     return JsonResponse({"detail": exc.detail}, status_code=404)
 
 
+async def _conflict(_: Request, exc: Exception) -> JsonResponse:
+    assert isinstance(exc, ConflictError)
+    return JsonResponse({"detail": exc.detail}, status_code=409)
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JsonResponse:
     log.warning("database error: %s", type(exc).__name__)
     runtime = getattr(request.app.state, "runtime", None)
@@ -111,6 +116,7 @@ def install(app: FastAPI, routes: list[BaseRoute]) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(NotFoundError, _not_found)
+    app.add_exception_handler(ConflictError, _conflict)
     # Bulk inserts go through the driver itself (repositories/_bulk.py), so its own
     # "cannot reach / locked" errors arrive unwrapped by SQLAlchemy.
     for kind in (

@@ -195,16 +195,25 @@ class DecisionItem(RequestModel):
         json_schema_extra={
             "if": {"properties": {"action": {"const": "decline"}}, "required": ["action"]},
             "then": {"required": ["category"], "properties": {"category": {"type": "string"}}},
+            # An account (a string; hashtag absent or null) or a hashtag (a string; account
+            # and post absent or null), each with its own actions.
             "oneOf": [
                 {
                     "required": ["account"],
-                    "not": {"required": ["hashtag"]},
-                    "properties": {"action": {"enum": ["withhold", "withhold_global", "decline"]}},
+                    "properties": {
+                        "account": {"type": "string"},
+                        "hashtag": {"type": "null"},
+                        "action": {"enum": ["withhold", "withhold_global", "decline"]},
+                    },
                 },
                 {
                     "required": ["hashtag"],
-                    "not": {"anyOf": [{"required": ["account"]}, {"required": ["post"]}]},
-                    "properties": {"action": {"enum": ["restrict", "restrict_global", "decline"]}},
+                    "properties": {
+                        "hashtag": {"type": "string"},
+                        "account": {"type": "null"},
+                        "post": {"type": "null"},
+                        "action": {"enum": ["restrict", "restrict_global", "decline"]},
+                    },
                 },
             ],
         },
