@@ -238,7 +238,7 @@ def test_python_client_drives_the_live_service(
             ACCOUNT,
             "IN",
             client=admin,
-            body=models.LiftRequest(reason=models.LiftCause.COURT_RULING, note="ruling 7"),
+            body=models.LiftRequest(reason=models.LiftReason.COURT_RULING, note="ruling 7"),
         )
         assert lifted.status_code == 204
         visible = get_visibility.sync(
