@@ -44,25 +44,30 @@ class LiftCause(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Change:
     """One committed visibility change, as the changelog records it: of an account's rule, or
-    with ``post``, of that post's rule (``account`` is then its author)."""
+    with ``post``, of that post's rule (``account`` is then its author), or with ``hashtag``, of
+    a hashtag's restriction (``account`` is then None; ``withhold`` means restrict)."""
 
     revision: int
     op: ChangeOp
-    account: int
+    account: int | None
     country: str
     post: int | None = None
+    hashtag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class LogEntry:
-    """A change to append to the changelog: which rule row, what it does, and when."""
+    """A change to append to the changelog: which rule row, what it does, and when. A hashtag
+    restriction's entry has no account and no rule, but ``hashtag`` and ``restriction_id``."""
 
     op: ChangeOp
-    account: int
+    account: int | None
     country: str
-    rule_id: int
+    rule_id: int | None
     at: datetime
     post: int | None = None
+    hashtag: str | None = None
+    restriction_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +113,13 @@ class AuthorConflictError(ConflictError):
 
 
 class DecisionAction(StrEnum):
-    """What was done about one account named in a legal order."""
+    """What was done about one account (or hashtag) named in a legal order."""
 
     WITHHOLD = "withhold"  # in the order's country
     WITHHOLD_GLOBAL = "withhold_global"  # in every country (XX), e.g. a suspension
     DECLINE = "decline"  # nothing done; the category says why
+    RESTRICT = "restrict"  # a hashtag, in the order's country
+    RESTRICT_GLOBAL = "restrict_global"  # a hashtag, in every country (XX)
 
 
 class DeclineCategory(StrEnum):
@@ -136,6 +143,9 @@ class AuditAction(StrEnum):
     DECISION_WITHHOLD = "decision_withhold"
     DECISION_WITHHOLD_GLOBAL = "decision_withhold_global"
     DECISION_DECLINE = "decision_decline"
+    RESTRICT = "restrict"  # a hashtag restriction created (update, lift, expire as for rules)
+    DECISION_RESTRICT = "decision_restrict"
+    DECISION_RESTRICT_GLOBAL = "decision_restrict_global"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +160,7 @@ class AuditRecord:
     country: str | None = None
     order_id: int | None = None
     post: int | None = None
+    hashtag: str | None = None
 
 
 class OrderNotFoundError(NotFoundError):
@@ -158,3 +169,12 @@ class OrderNotFoundError(NotFoundError):
     def __init__(self, order_id: int) -> None:
         super().__init__(f"id: no legal order {order_id}")
         self.order_id = order_id
+
+
+class RestrictionNotFoundError(NotFoundError):
+    """No active restriction of that hashtag in that country."""
+
+    def __init__(self, hashtag: str, country: str) -> None:
+        super().__init__(f"no active restriction of hashtag {hashtag} in {country}")
+        self.hashtag = hashtag
+        self.country = country

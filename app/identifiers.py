@@ -4,11 +4,14 @@
 exponent, no leading zeros, so the string we answer with is the string we were sent.
 ``country``: an assigned ISO 3166-1 alpha-2 code, any case in, upper case out. ``XX`` is valid
 only in rules ("withheld in all countries"), never as a viewer's country.
+``hashtag``: normalised (see :func:`normalize_hashtag`); the normalised form is the one answered.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from typing import Final
 
 from app.index import MAX_ID as MAX_ID
@@ -80,3 +83,61 @@ def parse_rule_country(raw: object) -> str:
     if code not in RULE_COUNTRIES:
         raise ValueError(RULE_COUNTRY_ERROR)
     return code
+
+
+# ``hashtag``: NFKC, then case folding (``str.casefold``), one leading ``#`` dropped; then 1 …
+# 100 characters, each a letter (L*), a combining mark (M*), a decimal digit (Nd) or ``_``,
+# not only digits. Marks matter: Devanagari vowel signs are Mc/Mn, so a letters-only rule would
+# refuse real Hindi hashtags.
+HASHTAG_MAX_LENGTH: Final = 100
+# NFKC composes at most a handful of code points into one (a base and three marks), so a longer
+# raw string can never be valid: refusing it unread bounds the work (and the cache's entries).
+HASHTAG_MAX_RAW_LENGTH: Final = 1000
+HASHTAG_ERROR: Final = (
+    "must be a hashtag, with or without one leading #: after NFKC normalisation and case "
+    f"folding, 1 to {HASHTAG_MAX_LENGTH} letters, combining marks, decimal digits or "
+    "underscores, not only digits"
+)
+_HASHTAG_CATEGORIES: Final = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd"})
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def normalize_hashtag(raw: str) -> str | None:
+    """The normalised hashtag, or None when ``raw`` is not a valid one (cached: candidate lists
+    repeat the same tags every few minutes).
+
+    NFKC then case folding, applied again until nothing changes: case folding can leave a
+    combining sequence NFKC would recompose (``"H\\u0331\\u0302"``), and normalising must be
+    idempotent. For all but such sequences that is the first pass alone.
+    """
+    if not raw or len(raw) > HASHTAG_MAX_RAW_LENGTH:
+        return None
+    folded = _fold(raw)
+    for _ in range(4):
+        again = _fold(folded)
+        if again == folded:
+            break
+        folded = again
+    else:
+        return None
+    tag = folded[1:] if folded.startswith("#") else folded
+    if not 0 < len(tag) <= HASHTAG_MAX_LENGTH or tag.isdecimal():
+        return None
+    for char in tag:
+        if char != "_" and unicodedata.category(char) not in _HASHTAG_CATEGORIES:
+            return None
+    return tag
+
+
+def parse_hashtag(raw: object) -> str:
+    """The normalised hashtag, or ``ValueError`` (only ``str`` is accepted)."""
+    if type(raw) is not str:
+        raise ValueError(HASHTAG_ERROR)
+    tag = normalize_hashtag(raw)
+    if tag is None:
+        raise ValueError(HASHTAG_ERROR)
+    return tag

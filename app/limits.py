@@ -13,3 +13,5 @@ MAX_DECISIONS: Final = 10_000
 MAX_CHANGES_PAGE: Final = 10_000
 MAX_AUDIT_PAGE: Final = 1000
 MAX_ORDERS_PAGE: Final = 500
+MAX_HASHTAG_BATCH: Final = 1000
+"""Hashtags in one ``POST /hashtags/eligible``."""

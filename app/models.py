@@ -1,7 +1,7 @@
-"""ORM tables. ``withholding`` is the truth; ``changelog`` is its ordered history, written in the
-same transaction as every rule change; ``changelog_head`` is the single row writers lock.
-``legal_order`` and ``decision`` say why a rule exists; ``audit_entry`` records every write, and is
-append-only (nothing updates or deletes it)."""
+"""ORM tables. ``withholding`` (and ``hashtag_restriction``) is the truth; ``changelog`` is its
+ordered history, written in the same transaction as every rule change; ``changelog_head`` is the
+single row writers lock. ``legal_order`` and ``decision`` say why a rule exists; ``audit_entry``
+records every write, and is append-only (nothing updates or deletes it)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,22 @@ from app.db import Base, UTCDateTime
 ACTIVE = text("lifted_at IS NULL")
 ACCOUNT_RULE_ACTIVE = text("lifted_at IS NULL AND post_id IS NULL")
 POST_RULE_ACTIVE = text("lifted_at IS NULL AND post_id IS NOT NULL")
+# A changelog entry is of a rule or of a hashtag restriction; a decision names an account or a
+# hashtag (migration 0005 writes the same text).
+HASHTAG_OR_RULE = (
+    "(hashtag IS NULL AND restriction_id IS NULL"
+    " AND account_id IS NOT NULL AND rule_id IS NOT NULL)"
+    " OR (hashtag IS NOT NULL AND restriction_id IS NOT NULL AND account_id IS NULL"
+    " AND rule_id IS NULL AND post_id IS NULL)"
+)
+DECISION_ACTIONS = (
+    "action IN ('withhold', 'withhold_global', 'decline', 'restrict', 'restrict_global')"
+)
+DECISION_SUBJECT = (
+    "(hashtag IS NULL AND account_id IS NOT NULL AND action NOT IN ('restrict', 'restrict_global'))"
+    " OR (hashtag IS NOT NULL AND account_id IS NULL AND post_id IS NULL AND rule_id IS NULL"
+    " AND action NOT IN ('withhold', 'withhold_global'))"
+)
 # SQLite only aliases ROWID (and so autoincrements) for a column typed exactly INTEGER.
 ROW_ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -116,19 +132,28 @@ class Withholding(Base):
 
 
 class ChangelogEntry(Base):
-    """One visibility change, numbered in commit order (revisions come from ``changelog_head``)."""
+    """One visibility change, numbered in commit order (revisions come from ``changelog_head``):
+    of a rule (``account_id``, ``rule_id``), or of a hashtag restriction (``hashtag``,
+    ``restriction_id``; ``op`` ``withhold`` is a restriction)."""
 
     __tablename__ = "changelog"
 
     revision: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     op: Mapped[str] = mapped_column(String(16))
-    account_id: Mapped[int] = mapped_column(BigInteger)
+    account_id: Mapped[int | None] = mapped_column(BigInteger)
     country: Mapped[str] = mapped_column(String(2))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    rule_id: Mapped[int] = mapped_column(ROW_ID, ForeignKey("withholding.id"))
+    rule_id: Mapped[int | None] = mapped_column(ROW_ID, ForeignKey("withholding.id"))
     post_id: Mapped[int | None] = mapped_column(BigInteger)
+    hashtag: Mapped[str | None] = mapped_column(String(100))
+    restriction_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("hashtag_restriction.id")
+    )
 
-    __table_args__ = (CheckConstraint("op IN ('withhold', 'lift')", name="op_known"),)
+    __table_args__ = (
+        CheckConstraint("op IN ('withhold', 'lift')", name="op_known"),
+        CheckConstraint(HASHTAG_OR_RULE, name="rule_or_restriction"),
+    )
 
 
 class ChangelogHead(Base):
@@ -157,14 +182,14 @@ class IndexSnapshot(Base):
 
 
 class Decision(Base):
-    """What was done about one account named in an order; ``rule_id`` is the rule it created or
-    found already active (none for a decline)."""
+    """What was done about one account (or hashtag) named in an order; ``rule_id`` (or
+    ``restriction_id``) is the rule it created or found already active (none for a decline)."""
 
     __tablename__ = "decision"
 
     id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
     order_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("legal_order.id"))
-    account_id: Mapped[int] = mapped_column(BigInteger)
+    account_id: Mapped[int | None] = mapped_column(BigInteger)
     action: Mapped[str] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
@@ -172,12 +197,15 @@ class Decision(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(200))
     post_id: Mapped[int | None] = mapped_column(BigInteger)
+    hashtag: Mapped[str | None] = mapped_column(String(100))
+    restriction_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("hashtag_restriction.id")
+    )
 
     __table_args__ = (
         CheckConstraint("account_id > 0", name="account_positive"),
-        CheckConstraint(
-            "action IN ('withhold', 'withhold_global', 'decline')", name="action_known"
-        ),
+        CheckConstraint(DECISION_ACTIONS, name="action_known"),
+        CheckConstraint(DECISION_SUBJECT, name="account_or_hashtag"),
         CheckConstraint(
             "category IS NULL OR category IN "
             "('news_media', 'journalist', 'activist', 'politician', 'other')",
@@ -187,6 +215,7 @@ class Decision(Base):
         Index("ix_decision_order_id", "order_id"),
         Index("ix_decision_account_id", "account_id"),
         Index("ix_decision_post_id", "post_id"),
+        Index("ix_decision_hashtag", "hashtag"),
     )
 
 
@@ -204,6 +233,7 @@ class AuditEntry(Base):
     order_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("legal_order.id"))
     justification: Mapped[str] = mapped_column(Text)
     post_id: Mapped[int | None] = mapped_column(BigInteger)
+    hashtag: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (
         Index("ix_audit_entry_at", "at"),
@@ -211,4 +241,51 @@ class AuditEntry(Base):
         Index("ix_audit_entry_account_id", "account_id"),
         Index("ix_audit_entry_action", "action"),
         Index("ix_audit_entry_post_id", "post_id"),
+        Index("ix_audit_entry_hashtag", "hashtag"),
+    )
+
+
+class HashtagRestriction(Base):
+    """One hashtag restricted in ``country`` (``XX`` = everywhere): it may not trend nor be
+    suggested there. Posts using it stay visible: this restricts where it is promoted.
+
+    Like a rule, never deleted (lifting sets ``lifted_at``), at most one active per (hashtag,
+    country) by a partial unique index; ``hashtag`` is normalised (``identifiers``).
+    """
+
+    __tablename__ = "hashtag_restriction"
+
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
+    hashtag: Mapped[str] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2))
+    reason: Mapped[str] = mapped_column(Text)
+    order_ref: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lift_reason: Mapped[str | None] = mapped_column(String(32))
+    lift_note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    lifted_by: Mapped[str | None] = mapped_column(String(200))
+    order_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("legal_order.id"))
+
+    __table_args__ = (
+        CheckConstraint("length(country) = 2", name="country_length"),
+        CheckConstraint("length(hashtag) BETWEEN 1 AND 100", name="hashtag_length"),
+        Index(
+            "uq_hashtag_restriction_active",
+            "hashtag",
+            "country",
+            unique=True,
+            sqlite_where=ACTIVE,
+            postgresql_where=ACTIVE,
+        ),
+        Index("ix_hashtag_restriction_order_id", "order_id"),
+        Index(
+            "ix_hashtag_restriction_expiring",
+            "expires_at",
+            sqlite_where=text("lifted_at IS NULL AND expires_at IS NOT NULL"),
+            postgresql_where=text("lifted_at IS NULL AND expires_at IS NOT NULL"),
+        ),
     )

@@ -5,7 +5,8 @@
 Prints the machine, a table (figure, baseline, ratio, target, PASS/MISS/INFO/SKIP) and, per row,
 the exact commands and how it was measured; writes JSON and, with matplotlib installed, a PNG.
 ``--quick`` shrinks the data (1M pairs for the index and cold start, 100k rules for the bulk
-import), not the number of runs. Sections (``--only``): http, index, cold, bulk, posts.
+import), not the number of runs. Sections (``--only``): http, index, cold, bulk, posts,
+hashtags.
 
 1. ``GET /visible`` throughput vs the bare ASGI app (``bench/bare_app.py``), same server, 100k
    rules loaded, half the lookups withheld: ``wrk -t1 -c64 -d5s`` with a Lua script rotating
@@ -31,6 +32,8 @@ import), not the number of runs. Sections (``--only``): http, index, cold, bulk,
    account rules and 1M post rules, half the posts withheld); ``POST /visible`` with 10,000
    posts (the app's ``Server-Timing`` and the wall time beside the bare app's); the post index's
    RSS per pair (as 4); a cold start on account and post rules together (first and restart).
+8. ``POST /hashtags/eligible`` with 1,000 hashtags in-process (``bench.hashtags``, pinned like
+   1c): the service's server time beside a bare JSON echo of the same body and answer size.
 
 The server runs on CPU 1, wrk and this process on CPU 0 (``taskset``). All traffic stays on
 127.0.0.1 and every load run is bounded in time. A missed target is a finding, not a failure:
@@ -240,6 +243,35 @@ class Suite:
             row.skip(f"{type(error).__name__}: {error}")
             ordered.insert(2, row)
         return ordered
+
+    def hashtag_rows(self) -> list[Row]:
+        """8: ``bench.hashtags`` in its own process, pinned to the server's CPU."""
+        command = [sys.executable, "-m", "bench.hashtags"]
+        if self.server_cpu is not None:
+            command = ["taskset", "-c", str(self.server_cpu), *command]
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=600, check=False, cwd=ROOT
+        )
+        if done.returncode:
+            raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr else "?")
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        row = Row(
+            "8",
+            "POST /hashtags/eligible, 1,000 tags, in-process (median)",
+            "ms",
+            value=figures["app_ms"],
+            baseline=figures["echo_ms"],
+            baseline_label="(bare JSON echo)",
+            target="< 2 ms",
+            commands=[shown(command)],
+        )
+        row.compare()
+        row.judge(figures["app_ms"] < 2.0 and bool(figures["answers_correct"]))
+        row.notes.append(
+            f"cache emptied before each call: {figures['cold_ms']:.3f} ms; the route's own work "
+            f"alone: {figures['handler_ms']:.3f} ms; answers correct: {figures['answers_correct']}"
+        )
+        return [row]
 
     _cost: dict[str, Any] | None = None
 
@@ -1114,7 +1146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, metavar="PATH", help="write a PNG plot")
     parser.add_argument(
         "--only",
-        choices=["http", "index", "cold", "bulk", "posts"],
+        choices=["http", "index", "cold", "bulk", "posts", "hashtags"],
         action="append",
         help="run only these sections (repeatable)",
     )
@@ -1144,6 +1176,7 @@ def main(argv: list[str] | None = None) -> int:
         ("cold", "5: cold start to ready", suite.cold_start_rows),
         ("bulk", "6: bulk import through the API", suite.bulk_rows),
         ("posts", "7: posts: lookups, batch, index, cold start", suite.post_rows),
+        ("hashtags", "8: hashtag eligibility batch in-process", suite.hashtag_rows),
     ]
     rows: list[Row] = []
     for key, name, make in sections:

@@ -15,6 +15,7 @@ from app.domain import AuditAction
 from app.limits import MAX_AUDIT_PAGE
 from app.schemas.audit import AuditEntryRead, AuditPage
 from app.schemas.common import AccountId, ActorName, Cursor, Instant, PostId
+from app.schemas.hashtags import Hashtag
 from app.services import audit as service
 
 router = APIRouter(tags=["audit"])
@@ -34,6 +35,9 @@ async def list_audit_entries(
         Query(description="Entries about this account (its own rules, and its posts')."),
     ] = None,
     post: Annotated[PostId | None, Query(description="Entries about this post.")] = None,
+    hashtag: Annotated[
+        Hashtag | None, Query(description="Entries about this hashtag (any spelling).")
+    ] = None,
     actor: Annotated[
         ActorName | None,
         Query(description="Entries by this admin token name (or `system:expiry`)."),
@@ -61,13 +65,16 @@ async def list_audit_entries(
     """Append-only: rules created (`withhold`), their terms replaced (`update`), lifted
     (`lift`, justification = reason and note), expired (`expire`, actor `system:expiry`), orders
     recorded (`order_create`) and decisions (`decision_withhold`, `decision_withhold_global`,
-    `decision_decline`, justification = note or category). Absent fields are left out. Follow
+    `decision_decline`, justification = note or category); for hashtags, `restrict`,
+    `decision_restrict` and `decision_restrict_global` (then `update`, `lift`, `expire` as for
+    rules, the entry naming its `hashtag`). Absent fields are left out. Follow
     `next` until it is null."""
 
     work = partial(
         service.list_entries,
         account=account,
         post=post,
+        hashtag=hashtag,
         actor=actor,
         action=action,
         since=since,

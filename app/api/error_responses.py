@@ -13,6 +13,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "Missing or invalid bearer token.",
         "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
     },
+    409: {"model": ErrorResponse, "description": "Contradicts what is stored; nothing written."},
     413: {"model": ErrorResponse, "description": "Request body too large."},
     422: {"model": ErrorResponse, "description": "Invalid input; `loc` names the field."},
     503: {"model": ErrorResponse, "description": "Database unavailable."},

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from app.api.deps import OPTIONAL_AUTH, AdminDep, ReaderDep, RuntimeDep
 from app.api.error_responses import AUTHOR_CONFLICT, ERRORS, INVALID_TOKEN, READ_ERRORS
-from app.api.transactions import read, write
+from app.api.responses import JsonResponse
+from app.api.transactions import REVISION_HEADER, read, write
 from app.limits import MAX_ORDERS_PAGE
 from app.schemas.common import Authority, Cursor, ErrorResponse, Instant, OrderId, ViewerCountry
 from app.schemas.orders import DecisionsRead, DecisionsRequest, OrderCreate, OrderPage, OrderRead
@@ -140,11 +141,14 @@ async def record_decisions(
     order_id: OrderPath,
     body: DecisionsRequest,
     response: Response,
-) -> DecisionsRead:
+) -> Response:
     """`withhold` withholds the account in the order's country, `withhold_global` everywhere
     (`XX`, e.g. a suspension); both create a rule whose provenance is this order (an already
     active rule is kept as it is). `decline` records that nothing was done, and why (`category`
-    required). Any invalid item is a 422 naming its index, and nothing is written."""
+    required). A decision may name a `hashtag` instead of an account: `restrict` (the order's
+    country), `restrict_global` (`XX`) or `decline`; a hashtag restriction keeps it from
+    trending and being suggested there. Any invalid item is a 422 naming its index, and nothing
+    is written."""
     drafts = [
         service.DecisionDraft(
             account=item.account,
@@ -152,6 +156,7 @@ async def record_decisions(
             category=item.category,
             note=item.note,
             post=item.post,
+            hashtag=item.hashtag,
         )
         for item in body.decisions
     ]
@@ -164,11 +169,21 @@ async def record_decisions(
         now=datetime.now(UTC),
     )
     outcome = await write(runtime, work, response)
-    return DecisionsRead(
+    answer = DecisionsRead(
         order_id=outcome.order_id,
         withheld=outcome.withheld,
         withheld_global=outcome.withheld_global,
         declined=outcome.declined,
         already_active=outcome.already_active,
+        restricted=outcome.restricted,
+        restricted_global=outcome.restricted_global,
         revision=outcome.result.revision,
+    )
+    # Only a request naming hashtags gets their counts: an account-only answer is as it was.
+    names_hashtags = any(item.hashtag is not None for item in body.decisions)
+    left_out = set() if names_hashtags else {"restricted", "restricted_global"}
+    return JsonResponse(
+        answer.model_dump(mode="json", exclude=left_out),
+        status_code=status.HTTP_201_CREATED,
+        headers={REVISION_HEADER: response.headers[REVISION_HEADER]},
     )

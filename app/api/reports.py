@@ -34,8 +34,10 @@ CSV_COLUMNS = [
     "lifted",
     "posts_specified",
     "posts_withheld",
+    "hashtags_specified",
+    "hashtags_restricted",
 ]
-CSV_EXAMPLE = ",".join(CSV_COLUMNS) + "\r\nIN,MeitY,1,0,250,120,30,40,30,20,10,0,25,12,10\r\n"
+CSV_EXAMPLE = ",".join(CSV_COLUMNS) + "\r\nIN,MeitY,1,0,250,120,30,40,30,20,10,0,25,12,10,12,9\r\n"
 DESCRIPTION = """\
 Over the legal orders **received** in `[from, to)` (and of `country`, if given), one row per
 (country, authority), sorted by country then authority:
@@ -49,6 +51,8 @@ Over the legal orders **received** in `[from, to)` (and of `country`, if given),
   expiry included, before `to`.
 - `posts_specified` / `posts_withheld`: distinct posts named in decisions on those orders, and
   those with a `withhold` or `withhold_global` decision ("Tweets withheld").
+- `hashtags_specified`: distinct hashtags named in decisions on those orders;
+  `hashtags_restricted`: distinct hashtags with a `restrict` or `restrict_global` decision.
 
 Decisions count whenever they were recorded. Sealed orders are counted but never named: all sealed
 orders of a country make up one row of their own whose `authority` is null (empty in CSV), so no
@@ -108,6 +112,8 @@ def _csv(rows: list[ReportRow]) -> str:
                 row.lifted,
                 row.posts_specified,
                 row.posts_withheld,
+                row.hashtags_specified,
+                row.hashtags_restricted,
             ]
         )
     return out.getvalue()
@@ -164,6 +170,8 @@ async def get_transparency_report(
             lifted=row.lifted,
             posts_specified=row.posts_specified,
             posts_withheld=row.posts_withheld,
+            hashtags_specified=row.hashtags_specified,
+            hashtags_restricted=row.hashtags_restricted,
         )
         for row in found
     ]

@@ -8,7 +8,8 @@ plus a small dict delta) turns them into dense ordinals, and one 32-bit pyroarin
 format, ``_country_codes`` the code validation, ``_probe.c`` optional compiled single lookups
 (``COMPILED_PROBE`` says whether they were built): the index's ``probe``, and
 ``QueryAnswerer``, which answers GET /visible's common query string through it (the hot
-path's one call per lookup; None when not compiled).
+path's one call per lookup; None when not compiled). ``HashtagIndex`` (``_hashtags``) holds the
+restricted hashtags, a set per country.
 
 Concurrency: none, on purpose, and no locks. The index is mutated only on the asyncio
 event loop's thread and read on that same thread. Every update (``add``, ``discard``,
@@ -27,6 +28,7 @@ tested alone.
 
 from app.index._compiled import COMPILED_PROBE, QueryAnswerer
 from app.index._country_codes import ALL_COUNTRIES
+from app.index._hashtags import HashtagIndex
 from app.index._ordinals import MAX_ID
 from app.index._visibility import DecimalProbe, VisibilityIndex
 
@@ -35,6 +37,7 @@ __all__ = [
     "COMPILED_PROBE",
     "MAX_ID",
     "DecimalProbe",
+    "HashtagIndex",
     "QueryAnswerer",
     "VisibilityIndex",
 ]

@@ -10,9 +10,9 @@ import logging
 
 from app.db import Database
 from app.domain import Subject
-from app.index import VisibilityIndex
+from app.index import HashtagIndex, VisibilityIndex
 from app.replication.indexes import Indexes
-from app.repositories import active_pairs, changelog, snapshots
+from app.repositories import active_pairs, changelog, hashtags, snapshots
 
 log = logging.getLogger("withheld.sync")
 
@@ -46,4 +46,8 @@ def load_state(db: Database) -> tuple[Indexes, int]:
             subject: VisibilityIndex.from_arrays(*active_pairs.load_active_pairs(session, subject))
             for subject in (Subject.ACCOUNT, Subject.POST)
         }
-    return Indexes(accounts=built[Subject.ACCOUNT], posts=built[Subject.POST]), head
+        restricted = HashtagIndex.from_pairs(hashtags.list_all_active(session))
+    indexes = Indexes(
+        accounts=built[Subject.ACCOUNT], posts=built[Subject.POST], hashtags=restricted
+    )
+    return indexes, head

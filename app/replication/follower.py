@@ -7,7 +7,8 @@ Three loops per process:
   staleness; everything else only makes it shorter.
 - *listen* (PostgreSQL): LISTEN on a dedicated connection; a NOTIFY wakes the follower. NOTIFYs
   sent while we were disconnected are lost, so every reconnect is followed by a catch-up.
-- *expire*: lifts rules whose ``expires_at`` has passed (recorded in the changelog like any lift).
+- *expire*: lifts rules and hashtag restrictions whose ``expires_at`` has passed (recorded in
+  the changelog like any lift).
   Every process runs it; the changelog head lock makes the processes take turns, and the second
   finds nothing left to do.
 A process too far behind (or starting) loads its state afresh (``cold_start``) instead of
@@ -35,7 +36,8 @@ from app.domain import Change, WriteResult
 from app.replication.cold_start import RELOAD_AFTER, load_state
 from app.replication.quick_reads import QuickReads
 from app.replication.replica import Replica
-from app.repositories import changelog, snapshots, withholdings
+from app.repositories import changelog, hashtags, snapshots, withholdings
+from app.services import hashtags as hashtag_service
 from app.services import withholdings as withholding_service
 
 log = logging.getLogger("withheld.sync")
@@ -220,11 +222,19 @@ class ChangelogFollower:
     def _expire_once(self) -> WriteResult | None:
         now = datetime.now(UTC)
         with self.db.reading() as session:
-            next_expiry = withholdings.next_expiry(session)
-        if next_expiry is None or next_expiry > now:
+            due = [
+                expiry
+                for expiry in (withholdings.next_expiry(session), hashtags.next_expiry(session))
+                if expiry is not None and expiry <= now
+            ]
+        if not due:
             return None
         with self.db.writing() as session:
-            return withholding_service.expire_due(session, now=now)
+            rules = withholding_service.expire_due(session, now=now)
+            restrictions = hashtag_service.expire_due(session, now=now)
+        return WriteResult(
+            changes=rules.changes + restrictions.changes, revision=restrictions.revision
+        )
 
     async def _snapshot_loop(self) -> None:
         # The first check comes soon after start (once readiness probes have had their answer:

@@ -1,9 +1,10 @@
 """Every in-memory index a replica holds, one per subject, and their snapshot container.
 
 Accounts and posts each have a :class:`~app.index.VisibilityIndex` (the same design: dense
-ordinals, a bitmap per country). A snapshot stores them side by side in one container; a snapshot
-written before posts existed is a bare account index, and reads as one with no post rules (there
-were none then).
+ordinals, a bitmap per country); restricted hashtags a :class:`~app.index.HashtagIndex`. A
+snapshot stores them side by side in one container; a snapshot written before posts existed is a
+bare account index, and reads as one with no post rules (there were none then); a version 1
+container (before hashtags) reads as one with no hashtag restrictions.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from app.domain import Change, ChangeOp
-from app.index import VisibilityIndex
+from app.index import HashtagIndex, VisibilityIndex
 
 MAGIC: Final = b"WHLDSET\n"
-VERSION: Final = 1
+VERSION: Final = 2
 _HEADER: Final = struct.Struct("<8sHH")
 _PART: Final = struct.Struct("<8sQ")
-_NAMES: Final = (b"accounts", b"posts\0\0\0")
+_NAMES: Final = (b"accounts", b"posts\0\0\0", b"hashtags")
+_PARTS_OF_VERSION: Final = {1: 2, 2: 3}  # version 1 had no hashtags
 _BARE_INDEX: Final = b"WHLDIDX\n"  # app.index._snapshot.MAGIC: a snapshot of accounts alone
 
 
@@ -34,6 +36,7 @@ def _new() -> VisibilityIndex:
 class Indexes:
     accounts: VisibilityIndex = field(default_factory=_new)
     posts: VisibilityIndex = field(default_factory=_new)
+    hashtags: HashtagIndex = field(default_factory=HashtagIndex)
 
     def __post_init__(self) -> None:
         # The replica compacts off the event loop itself (see Replica._compact).
@@ -44,11 +47,11 @@ class Indexes:
         return (self.accounts, self.posts)
 
     def pairs(self) -> int:
-        """Active (subject, country) pairs over every index."""
-        return sum(len(index) for index in self.all())
+        """Active (subject, country) pairs over every index, hashtags included."""
+        return sum(len(index) for index in self.all()) + len(self.hashtags)
 
     def to_bytes(self) -> bytes:
-        blobs = [index.to_bytes() for index in self.all()]
+        blobs = [index.to_bytes() for index in self.all()] + [self.hashtags.to_bytes()]
         parts = b"".join(
             _PART.pack(name, len(blob)) for name, blob in zip(_NAMES, blobs, strict=True)
         )
@@ -64,19 +67,25 @@ class Indexes:
         magic, version, count = _HEADER.unpack_from(data)
         if magic != MAGIC:
             raise ValueError("not an index snapshot")
-        if version != VERSION or count != len(_NAMES):
+        if _PARTS_OF_VERSION.get(version) != count:
             raise ValueError(f"unsupported snapshot container (version {version}, {count} parts)")
         offset = _HEADER.size + count * _PART.size
-        indexes: list[VisibilityIndex] = []
-        for position, expected in enumerate(_NAMES):
+        if offset > len(data):
+            raise ValueError("snapshot container parts are malformed")
+        blobs: list[bytes] = []
+        for position, expected in enumerate(_NAMES[:count]):
             name, length = _PART.unpack_from(data, _HEADER.size + position * _PART.size)
             if name != expected or offset + length > len(data):
                 raise ValueError("snapshot container parts are malformed")
-            indexes.append(VisibilityIndex.from_bytes(data[offset : offset + length]))
+            blobs.append(data[offset : offset + length])
             offset += length
         if offset != len(data):
             raise ValueError("snapshot container has trailing bytes")
-        return cls(accounts=indexes[0], posts=indexes[1])
+        return cls(
+            accounts=VisibilityIndex.from_bytes(blobs[0]),
+            posts=VisibilityIndex.from_bytes(blobs[1]),
+            hashtags=HashtagIndex.from_bytes(blobs[2]) if count > 2 else HashtagIndex(),
+        )
 
     def apply(self, changes: Iterable[Change], *, after: int) -> tuple[int, bool]:
         """Apply the changes that follow revision ``after`` contiguously.
@@ -85,15 +94,23 @@ class Indexes:
         the caller must fetch the missing revisions first).
         """
         applied = after
-        accounts, posts = self.accounts, self.posts
+        accounts, posts, hashtags = self.accounts, self.posts, self.hashtags
         for change in changes:
             if change.revision <= applied:
                 continue
             if change.revision != applied + 1:
                 return applied, False
+            if change.hashtag is not None:
+                if change.op is ChangeOp.WITHHOLD:
+                    hashtags.add(change.hashtag, change.country)
+                else:
+                    hashtags.discard(change.hashtag, change.country)
+                applied = change.revision
+                continue
             index, subject = (
                 (accounts, change.account) if change.post is None else (posts, change.post)
             )
+            assert subject is not None  # a rule's change always names its account
             if change.op is ChangeOp.WITHHOLD:
                 index.add(subject, change.country)
             else:

@@ -20,8 +20,8 @@ import sqlite3
 from datetime import UTC, datetime
 
 from app.db import Database
+from app.repositories import hashtags, withholdings
 from app.repositories.changelog import HEAD_SQL
-from app.repositories.withholdings import NEXT_EXPIRY_SQL
 
 log = logging.getLogger("withheld.sync")
 
@@ -59,8 +59,14 @@ class QuickReads:
         return rows[0][0] if rows and isinstance(rows[0][0], int) else None
 
     def expiry_may_be_due(self, now: datetime) -> bool:
-        """False only when no active rule expires at or before ``now``."""
-        rows = self._read(NEXT_EXPIRY_SQL)
+        """False only when no active rule nor hashtag restriction expires at or before ``now``."""
+        return any(
+            self._may_be_due(sql, now)
+            for sql in (withholdings.NEXT_EXPIRY_SQL, hashtags.NEXT_EXPIRY_SQL)
+        )
+
+    def _may_be_due(self, sql: str, now: datetime) -> bool:
+        rows = self._read(sql)
         if rows is None:
             return True
         if not rows:

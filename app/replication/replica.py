@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from anyio import to_thread
 
 from app.domain import Change
-from app.index import VisibilityIndex
+from app.index import HashtagIndex, VisibilityIndex
 from app.replication.indexes import Indexes
 
 log = logging.getLogger("withheld.replica")
@@ -43,6 +43,10 @@ class Replica:
     @property
     def posts(self) -> VisibilityIndex:
         return self.indexes.posts
+
+    @property
+    def hashtags(self) -> HashtagIndex:
+        return self.indexes.hashtags
 
     def load(self, indexes: Indexes | VisibilityIndex, revision: int) -> None:
         """Adopt ``indexes`` (or an account index alone: no post rules) at ``revision``."""

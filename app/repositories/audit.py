@@ -22,6 +22,7 @@ _COLUMNS = (
     "order_id",
     "justification",
     "post_id",
+    "hashtag",
 )
 
 
@@ -41,6 +42,7 @@ def _row(record: AuditRecord) -> tuple[Any, ...]:
         record.order_id,
         record.justification,
         record.post,
+        record.hashtag,
     )
 
 
@@ -55,6 +57,7 @@ def list_page(
     after_id: int,
     limit: int,
     post: int | None = None,
+    hashtag: str | None = None,
 ) -> list[AuditEntry]:
     """Entries matching every given filter with ``id > after_id``, in id (= write) order."""
     stmt = select(AuditEntry).where(AuditEntry.id > after_id)
@@ -62,6 +65,8 @@ def list_page(
         stmt = stmt.where(AuditEntry.account_id == account)
     if post is not None:
         stmt = stmt.where(AuditEntry.post_id == post)
+    if hashtag is not None:
+        stmt = stmt.where(AuditEntry.hashtag == hashtag)
     if actor is not None:
         stmt = stmt.where(AuditEntry.actor == actor)
     if action is not None:

@@ -12,7 +12,17 @@ from app.models import ChangelogEntry, ChangelogHead
 from app.repositories._bulk import insert_rows
 
 NOTIFY_CHANNEL = "withheld_changelog"
-_COLUMNS = ("revision", "op", "account_id", "country", "at", "rule_id", "post_id")
+_COLUMNS = (
+    "revision",
+    "op",
+    "account_id",
+    "country",
+    "at",
+    "rule_id",
+    "post_id",
+    "hashtag",
+    "restriction_id",
+)
 
 
 def lock_head(session: Session) -> int:
@@ -44,7 +54,17 @@ def append(
     if not entries:
         return []
     rows = [
-        (head + offset, e.op.value, e.account, e.country, e.at, e.rule_id, e.post)
+        (
+            head + offset,
+            e.op.value,
+            e.account,
+            e.country,
+            e.at,
+            e.rule_id,
+            e.post,
+            e.hashtag,
+            e.restriction_id,
+        )
         for offset, e in enumerate(entries, start=1)
     ]
     insert_rows(session, ChangelogEntry.__table__, _COLUMNS, rows)
@@ -57,7 +77,14 @@ def append(
             {"channel": NOTIFY_CHANNEL, "payload": str(new_head)},
         )
     return [
-        Change(revision=head + offset, op=e.op, account=e.account, country=e.country, post=e.post)
+        Change(
+            revision=head + offset,
+            op=e.op,
+            account=e.account,
+            country=e.country,
+            post=e.post,
+            hashtag=e.hashtag,
+        )
         for offset, e in enumerate(entries, start=1)
     ]
 
@@ -71,14 +98,22 @@ def list_after(session: Session, revision: int, *, limit: int) -> list[Change]:
             ChangelogEntry.account_id,
             ChangelogEntry.country,
             ChangelogEntry.post_id,
+            ChangelogEntry.hashtag,
         )
         .where(ChangelogEntry.revision > revision)
         .order_by(ChangelogEntry.revision)
         .limit(limit)
     )
     return [
-        Change(revision=rev, op=ChangeOp(op), account=account, country=country, post=post)
-        for rev, op, account, country, post in session.execute(stmt)
+        Change(
+            revision=rev,
+            op=ChangeOp(op),
+            account=account,
+            country=country,
+            post=post,
+            hashtag=hashtag,
+        )
+        for rev, op, account, country, post, hashtag in session.execute(stmt)
     ]
 
 

@@ -135,3 +135,23 @@ def count_rules_lifted(session: Session, window: Window) -> dict[RowKey, int]:
         .group_by(LegalOrder.country, key)
     )
     return {(row[0], row[1]): int(row[2]) for row in session.execute(stmt).all()}
+
+
+def count_hashtags(session: Session, window: Window) -> dict[RowKey, tuple[int, int]]:
+    """(distinct hashtags named, distinct hashtags restricted) per row."""
+    key = window.authority
+    restricted = case(
+        (Decision.action.in_(("restrict", "restrict_global")), Decision.hashtag), else_=None
+    )
+    stmt = (
+        select(
+            LegalOrder.country,
+            key,
+            func.count(distinct(Decision.hashtag)),
+            func.count(distinct(restricted)),
+        )
+        .join(Decision, Decision.order_id == LegalOrder.id)
+        .where(_in_window(window), Decision.hashtag.is_not(None))
+        .group_by(LegalOrder.country, key)
+    )
+    return {(row[0], row[1]): (int(row[2]), int(row[3])) for row in session.execute(stmt).all()}

@@ -26,6 +26,7 @@ class AuditEntryRead(ReadModel):
     actor: str = Field(description="The admin token's name (never the token), or system:expiry.")
     action: AuditAction
     account: AccountOut | None = Field(default=None, validation_alias="account_id")
+    hashtag: str | None = Field(default=None, description="The hashtag (normalised), if any.")
     country: CountryCode | None = None
     order_id: IdOut | None = None
     post: PostOut | None = Field(default=None, validation_alias="post_id")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import (
     BaseModel,
@@ -35,8 +36,23 @@ class ChangeRead(ReadModel):
     at: datetime
 
 
+class HashtagChangeOp(StrEnum):
+    RESTRICT = "restrict"
+    LIFT = "lift"
+
+
+class HashtagChangeRead(BaseModel):
+    """A hashtag's restriction made or lifted: it may not (or again may) trend there."""
+
+    revision: int
+    op: HashtagChangeOp
+    hashtag: str = Field(description="Normalised (NFKC, case folded, no `#`).")
+    country: CountryCode
+    at: datetime
+
+
 class ChangePage(BaseModel):
-    changes: list[ChangeRead]
+    changes: list[ChangeRead | HashtagChangeRead]
     next: str = Field(
         description="Resume cursor: the last revision returned (or the one given when nothing "
         "is new). It never expires.",

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from app import identifiers
 from app.domain import DecisionAction, DeclineCategory
 from app.limits import MAX_DECISIONS
 from app.schemas.common import (
@@ -109,15 +113,52 @@ def _decline_needs_category(
     return category
 
 
+def _hashtag(raw: object) -> str:
+    # Here, not from schemas.hashtags (which imports this module): the same parse and error.
+    try:
+        return identifiers.parse_hashtag(raw)
+    except ValueError:
+        raise PydanticCustomError("hashtag_invalid", identifiers.HASHTAG_ERROR) from None
+
+
+_HASHTAG_ACTIONS = frozenset(
+    {DecisionAction.RESTRICT, DecisionAction.RESTRICT_GLOBAL, DecisionAction.DECLINE}
+)
+_ACCOUNT_ACTIONS = frozenset(
+    {DecisionAction.WITHHOLD, DecisionAction.WITHHOLD_GLOBAL, DecisionAction.DECLINE}
+)
+
+
 class DecisionItem(RequestModel):
-    account: AccountId = Field(description="The account, or with `post` the post's author.")
+    account: AccountId | None = Field(
+        default=None,
+        description="The account, or with `post` the post's author (or give `hashtag`).",
+    )
     post: PostId | None = Field(
         default=None,
         description="The decision is about this post (by `account`), not the whole account.",
     )
+    hashtag: (
+        Annotated[
+            str,
+            BeforeValidator(_hashtag),
+            WithJsonSchema(
+                {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": identifiers.HASHTAG_MAX_RAW_LENGTH,
+                    "description": "A hashtag (with or without `#`; normalised) instead of an "
+                    "account: `restrict`, `restrict_global` or `decline`.",
+                    "examples": ["FarmersProtest"],
+                }
+            ),
+        ]
+        | None
+    ) = None
     action: DecisionAction = Field(
         description="`withhold`: in the order's country; `withhold_global`: in every country "
-        "(XX), e.g. a suspension; `decline`: nothing done, `category` says why."
+        "(XX), e.g. a suspension; `decline`: nothing done, `category` says why. For a "
+        "`hashtag`: `restrict` (the order's country), `restrict_global` (XX) or `decline`."
     )
     category: DeclineCategory | None = Field(
         default=None,
@@ -127,11 +168,54 @@ class DecisionItem(RequestModel):
 
     _check_category = field_validator("category", mode="after")(_decline_needs_category)
 
+    @model_validator(mode="after")
+    def _one_subject(self) -> DecisionItem:
+        """An account (perhaps with a post) or a hashtag, each with its own actions."""
+        if (self.account is None) == (self.hashtag is None):
+            raise PydanticCustomError(
+                "subject_invalid", "account or hashtag: exactly one of them is required"
+            )
+        if self.hashtag is not None:
+            if self.post is not None:
+                raise PydanticCustomError("subject_invalid", "post: not with a hashtag")
+            if self.action not in _HASHTAG_ACTIONS:
+                raise PydanticCustomError(
+                    "action_invalid",
+                    "action: a hashtag is restricted (restrict, restrict_global) or declined",
+                )
+        elif self.action not in _ACCOUNT_ACTIONS:
+            raise PydanticCustomError(
+                "action_invalid",
+                "action: an account is withheld (withhold, withhold_global) or declined",
+            )
+        return self
+
     model_config = ConfigDict(
         validate_default=True,
         json_schema_extra={
             "if": {"properties": {"action": {"const": "decline"}}, "required": ["action"]},
             "then": {"required": ["category"], "properties": {"category": {"type": "string"}}},
+            # An account (a string; hashtag absent or null) or a hashtag (a string; account
+            # and post absent or null), each with its own actions.
+            "oneOf": [
+                {
+                    "required": ["account"],
+                    "properties": {
+                        "account": {"type": "string"},
+                        "hashtag": {"type": "null"},
+                        "action": {"enum": ["withhold", "withhold_global", "decline"]},
+                    },
+                },
+                {
+                    "required": ["hashtag"],
+                    "properties": {
+                        "hashtag": {"type": "string"},
+                        "account": {"type": "null"},
+                        "post": {"type": "null"},
+                        "action": {"enum": ["restrict", "restrict_global", "decline"]},
+                    },
+                },
+            ],
         },
     )
 
@@ -160,7 +244,18 @@ class DecisionsRead(BaseModel):
     withheld_global: int = Field(description="Rules newly created for all countries (XX).")
     declined: int = Field(description="Decline decisions recorded.")
     already_active: int = Field(
-        description="Withhold decisions whose rule was already active (kept as it was)."
+        description="Withhold (and restrict) decisions whose rule was already active (kept as "
+        "it was)."
+    )
+    restricted: int | None = Field(
+        default=None,
+        description="Only when the request names hashtags: hashtag restrictions newly created "
+        "in the order's country.",
+    )
+    restricted_global: int | None = Field(
+        default=None,
+        description="Only when the request names hashtags: hashtag restrictions newly created "
+        "for all countries (XX).",
     )
     revision: int = Field(description="Changelog revision that reflects this write.")
 

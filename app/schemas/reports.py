@@ -39,6 +39,13 @@ class ReportRow(BaseModel):
     posts_withheld: int = Field(
         description="Distinct posts with a withhold or withhold_global decision."
     )
+    hashtags_specified: int = Field(
+        default=0, description="Distinct hashtags named in decisions on the row's orders."
+    )
+    hashtags_restricted: int = Field(
+        default=0,
+        description="Distinct hashtags with a `restrict` or `restrict_global` decision on them.",
+    )
 
 
 class TransparencyReport(BaseModel):
@@ -72,6 +79,8 @@ class TransparencyReport(BaseModel):
                             "lifted": 25,
                             "posts_specified": 12,
                             "posts_withheld": 10,
+                            "hashtags_specified": 12,
+                            "hashtags_restricted": 9,
                         }
                     ],
                 }

@@ -29,12 +29,14 @@ def list_entries(
     cursor: int,
     limit: int,
     post: int | None = None,
+    hashtag: str | None = None,
 ) -> AuditListing:
     """One page of entries in the order they were written; ``next_cursor`` None on the last."""
     found = audit.list_page(
         session,
         account=account,
         post=post,
+        hashtag=hashtag,
         actor=actor,
         action=action.value if action is not None else None,
         since=since,

@@ -8,7 +8,8 @@ this module, never decides for itself:
 
 - a rule created for an order gives a reason naming it, or only ``sealed legal order``
   (:func:`terms_for_order`): rules are public;
-- a rule's ``order_id`` is shown only for an order that is not sealed (:func:`disclosed_rules`);
+- a rule's ``order_id`` is shown only for an order that is not sealed (:func:`disclosed_rules`;
+  a hashtag restriction's too, :func:`disclosed`);
 - an explanation shows a sealed order as ``{"sealed": true}`` (:func:`explained_order`);
 - orders are listed and read only when not sealed, or by an admin (:func:`may_read`,
   :func:`lists_sealed`);
@@ -24,12 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, case, null
 from sqlalchemy.orm import Session
 
-from app.models import LegalOrder, Withholding
+from app.models import HashtagRestriction, LegalOrder, Withholding
 from app.repositories import orders
 
 SEALED_ORDER_REASON: Final = "sealed legal order"
@@ -59,6 +60,18 @@ class DisclosedRule:
     """A rule as a reader may see it: ``order_id`` is None when its order is sealed."""
 
     rule: Withholding
+    order_id: int | None
+
+
+Provenanced = TypeVar("Provenanced", Withholding, HashtagRestriction)
+"""What can be created for an order: a rule, a hashtag restriction."""
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosed(Generic[Provenanced]):
+    """``item`` as a reader may see it: ``order_id`` is None when its order is sealed."""
+
+    item: Provenanced
     order_id: int | None
 
 
@@ -104,6 +117,24 @@ def disclosed_rules(session: Session, rules: Sequence[Withholding]) -> list[Disc
             ),
         )
         for rule in rules
+    ]
+
+
+def disclosed(session: Session, items: Sequence[Provenanced]) -> list[Disclosed[Provenanced]]:
+    """``items`` (rules, hashtag restrictions) with the ids of sealed orders withheld, the same
+    for every reader, like :func:`disclosed_rules`."""
+    order_ids = {item.order_id for item in items if item.order_id is not None}
+    found = orders.get_many(session, order_ids) if order_ids else {}
+    return [
+        Disclosed(
+            item=item,
+            order_id=(
+                item.order_id
+                if item.order_id is not None and not found[item.order_id].sealed
+                else None
+            ),
+        )
+        for item in items
     ]
 
 

@@ -1,7 +1,8 @@
 """Legal orders and the decisions taken on them. No HTTP, no commit.
 
 An order is a demand from an authority; each decision says what was done about one account it
-named: withheld in the order's country, withheld everywhere (``XX``), or declined with a category.
+named: withheld in the order's country, withheld everywhere (``XX``), or declined with a category;
+or about one hashtag: restricted in the order's country, everywhere, or declined.
 Rules created for an order carry its id (their provenance) and the terms ``services.disclosure``
 gives them: what a reader may learn of a sealed order is decided there, not here.
 """
@@ -25,7 +26,7 @@ from app.domain import (
 from app.iso3166 import ALL_COUNTRIES
 from app.models import LegalOrder
 from app.repositories import audit, changelog, orders
-from app.services import disclosure, withholdings
+from app.services import disclosure, hashtags, withholdings
 from app.services.disclosure import Reader
 from app.services.withholdings import Item, RuleTerms, key_of
 
@@ -55,13 +56,15 @@ class OrderListing:
 
 @dataclass(frozen=True, slots=True)
 class DecisionDraft:
-    """One decision: about an account, or with ``post``, about that post (by ``account``)."""
+    """One decision: about an account, or with ``post``, about that post (by ``account``), or
+    with ``hashtag`` (and no account), about that hashtag (normalised)."""
 
-    account: int
+    account: int | None
     action: DecisionAction
     category: DeclineCategory | None
     note: str | None
     post: int | None = None
+    hashtag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,8 @@ class DecisionsOutcome:
     declined: int
     already_active: int
     result: WriteResult
+    restricted: int = 0
+    restricted_global: int = 0
 
 
 def create_order(session: Session, *, draft: OrderDraft, actor: str, now: datetime) -> OrderCreated:
@@ -156,7 +161,10 @@ _DECISION_AUDIT = {
     DecisionAction.WITHHOLD: AuditAction.DECISION_WITHHOLD,
     DecisionAction.WITHHOLD_GLOBAL: AuditAction.DECISION_WITHHOLD_GLOBAL,
     DecisionAction.DECLINE: AuditAction.DECISION_DECLINE,
+    DecisionAction.RESTRICT: AuditAction.DECISION_RESTRICT,
+    DecisionAction.RESTRICT_GLOBAL: AuditAction.DECISION_RESTRICT_GLOBAL,
 }
+_GLOBAL = frozenset({DecisionAction.WITHHOLD_GLOBAL, DecisionAction.RESTRICT_GLOBAL})
 
 
 def record_decisions(
@@ -172,7 +180,8 @@ def record_decisions(
     ``withhold`` creates a rule in the order's country, ``withhold_global`` one for ``XX``; an
     already active rule is kept as it is and the decision points at it. ``decline`` records only.
     An account may appear more than once: every decision is kept, a repeated pair finds its rule
-    already active.
+    already active. A hashtag's ``restrict`` / ``restrict_global`` do the same with a hashtag
+    restriction (``services.hashtags``), under the same disclosed terms.
     """
     head = changelog.lock_head(session)
     order = orders.get_by_id(session, order_id)
@@ -183,25 +192,51 @@ def record_decisions(
     terms = RuleTerms(reason=reason, order_ref=public.order_ref, expires_at=None)
 
     def country_of(action: DecisionAction) -> str:
-        return ALL_COUNTRIES if action is DecisionAction.WITHHOLD_GLOBAL else order.country
+        return ALL_COUNTRIES if action in _GLOBAL else order.country
 
     def item_of(decision: DecisionDraft) -> Item:
+        assert decision.account is not None
         return (decision.account, country_of(decision.action), decision.post)
 
-    items = [item_of(d) for d in decisions if d.action is not DecisionAction.DECLINE]
+    def tag_key_of(decision: DecisionDraft) -> tuple[str, str]:
+        assert decision.hashtag is not None
+        return (decision.hashtag, country_of(decision.action))
+
+    acting = [d for d in decisions if d.action is not DecisionAction.DECLINE]
+    items = [item_of(d) for d in acting if d.hashtag is None]
     rules = withholdings.withhold_for_order(
         session, head=head, items=items, terms=terms, order_id=order.id, actor=actor, now=now
+    )
+    tag_keys = [tag_key_of(d) for d in acting if d.hashtag is not None]
+    restrictions = hashtags.restrict_for_order(
+        session,
+        head=rules.result.revision,
+        keys=tag_keys,
+        terms=terms,
+        order_id=order.id,
+        actor=actor,
+        now=now,
     )
     counts = dict.fromkeys(DecisionAction, 0)
     already_active = 0
     fresh = set(rules.created)
+    fresh_tags = set(restrictions.created)
     rows = []
     records = []
     for decision in decisions:
         country = country_of(decision.action)
         rule_id: int | None = None
+        restriction_id: int | None = None
         if decision.action is DecisionAction.DECLINE:
             counts[decision.action] += 1
+        elif decision.hashtag is not None:
+            tag_key = tag_key_of(decision)
+            restriction_id = restrictions.restriction_of[tag_key]
+            if tag_key in fresh_tags:
+                fresh_tags.discard(tag_key)
+                counts[decision.action] += 1
+            else:
+                already_active += 1
         else:
             key = key_of(item_of(decision))
             rule_id = rules.rule_of[key]
@@ -215,10 +250,12 @@ def record_decisions(
                 "order_id": order.id,
                 "account_id": decision.account,
                 "post_id": decision.post,
+                "hashtag": decision.hashtag,
                 "action": decision.action.value,
                 "category": decision.category.value if decision.category else None,
                 "note": decision.note,
                 "rule_id": rule_id,
+                "restriction_id": restriction_id,
                 "created_at": now,
                 "created_by": actor,
             }
@@ -233,6 +270,7 @@ def record_decisions(
                 order_id=order.id,
                 justification=_decision_justification(decision, reason),
                 post=decision.post,
+                hashtag=decision.hashtag,
             )
         )
     orders.insert_decisions(session, rows)
@@ -243,5 +281,10 @@ def record_decisions(
         withheld_global=counts[DecisionAction.WITHHOLD_GLOBAL],
         declined=counts[DecisionAction.DECLINE],
         already_active=already_active,
-        result=rules.result,
+        result=WriteResult(
+            changes=rules.result.changes + restrictions.result.changes,
+            revision=restrictions.result.revision,
+        ),
+        restricted=counts[DecisionAction.RESTRICT],
+        restricted_global=counts[DecisionAction.RESTRICT_GLOBAL],
     )

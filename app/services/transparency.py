@@ -12,7 +12,9 @@ is null, so a sealed order is counted but never named (``services.disclosure``).
 - ``posts_specified`` / ``posts_withheld``: distinct posts named in decisions on those orders,
   and those with a ``withhold`` or ``withhold_global`` decision (Twitter's "Tweets withheld");
 - ``lifted``: rules created for those orders (their provenance) lifted, for any reason including
-  expiry, before ``until``.
+  expiry, before ``until``;
+- ``hashtags_specified``: distinct hashtags named in decisions on those orders;
+  ``hashtags_restricted``: distinct hashtags with a ``restrict`` or ``restrict_global`` decision.
 
 Decisions count whenever they were recorded; lifts only up to ``until``.
 """
@@ -44,6 +46,8 @@ class ReportTally:
     lifted: int = 0
     posts_specified: int = 0
     posts_withheld: int = 0
+    hashtags_specified: int = 0
+    hashtags_restricted: int = 0
 
 
 def _sort_key(row: ReportTally) -> tuple[str, bool, str]:
@@ -77,4 +81,7 @@ def build_report(
         rows[key].posts_specified = named
     for key, withheld in reports.count_posts_withheld(session, window).items():
         rows[key].posts_withheld = withheld
+    for key, (named, restricted) in reports.count_hashtags(session, window).items():
+        rows[key].hashtags_specified = named
+        rows[key].hashtags_restricted = restricted
     return sorted(rows.values(), key=_sort_key)

@@ -20,7 +20,7 @@ from app.services.withholdings import RuleTerms
 TERMS = RuleTerms(reason="order", order_ref=None, expires_at=None)
 
 
-def _committed(db: Database) -> list[tuple[int, int]]:
+def _committed(db: Database) -> list[tuple[int, int | None]]:
     with db.reading() as session:
         return [(c.revision, c.account) for c in changelog.list_after(session, 0, limit=100)]
 

@@ -39,11 +39,15 @@ OPEN_ORDER: dict[str, Any] = {
 }
 WITHHELD, GLOBAL, DECLINED, OPEN = "1356000000000000001", "1356000000000000002", "13", "14"
 SEALED_POST, OPEN_POST = "1357000000000000001", "1357000000000000002"
+# Hashtags: restricted by the sealed order (one in its country, one everywhere), declined by it,
+# and restricted by the open one.
+TAG_SEALED, TAG_GLOBAL, TAG_DECLINED, TAG_OPEN = "sealedtag", "globaltag", "declinedtag", "opentag"
 NOW = datetime.now(UTC)
 # Values for every parameter a public operation may take; each list is tried in turn.
 VALUES: dict[str, list[str]] = {
     "account": [WITHHELD, GLOBAL, DECLINED, OPEN],
     "post": [SEALED_POST, OPEN_POST],
+    "hashtag": [TAG_SEALED, TAG_GLOBAL, TAG_DECLINED, TAG_OPEN],
     "country": ["IN"],
     "include_lifted": ["true"],
     "explain": ["true"],
@@ -66,6 +70,9 @@ BODIES: dict[tuple[str, str], list[dict[str, Any]]] = {
                 {"post": OPEN_POST, "account": OPEN},
             ],
         },
+    ],
+    ("post", "/hashtags/eligible"): [
+        {"country": "IN", "hashtags": [TAG_SEALED, TAG_GLOBAL, TAG_DECLINED, TAG_OPEN]}
     ],
 }
 
@@ -95,6 +102,14 @@ def sealed_world(client: TestClient) -> dict[str, str]:
             "category": "journalist",
             "note": f"SEALED-NOTE-3-{SECRET}",
         },
+        {"hashtag": TAG_SEALED, "action": "restrict", "note": f"SEALED-NOTE-4-{SECRET}"},
+        {"hashtag": TAG_GLOBAL, "action": "restrict_global", "note": f"SEALED-NOTE-5-{SECRET}"},
+        {
+            "hashtag": TAG_DECLINED,
+            "action": "decline",
+            "category": "activist",
+            "note": f"SEALED-NOTE-6-{SECRET}",
+        },
     ]
     _ok(
         client.post(f"/orders/{sealed}/decisions", json={"decisions": decisions}, headers=AUTH),
@@ -107,6 +122,7 @@ def sealed_world(client: TestClient) -> dict[str, str]:
                 "decisions": [
                     {"account": OPEN, "action": "withhold", "note": "open note"},
                     {"account": OPEN, "post": OPEN_POST, "action": "withhold"},
+                    {"hashtag": TAG_OPEN, "action": "restrict", "note": "open note"},
                 ]
             },
             headers=AUTH,
@@ -121,6 +137,16 @@ def sealed_world(client: TestClient) -> dict[str, str]:
     )
     lifted = client.request(
         "DELETE", f"/accounts/{OPEN}/withholdings/XX", json={"reason": "review"}, headers=AUTH
+    )
+    assert lifted.status_code == 204, lifted.text
+    # And a lifted restriction of the sealed order, for the hashtags' histories.
+    client.post(
+        f"/orders/{sealed}/decisions",
+        json={"decisions": [{"hashtag": TAG_OPEN, "action": "restrict_global"}]},
+        headers=AUTH,
+    )
+    lifted = client.request(
+        "DELETE", f"/hashtags/{TAG_OPEN}/restrictions/XX", json={"reason": "review"}, headers=AUTH
     )
     assert lifted.status_code == 204, lifted.text
     return {"sealed": sealed, "open": opened}
@@ -217,6 +243,11 @@ def test_no_public_endpoint_reveals_a_sealed_order(
     assert {("get", "/orders/{id}"), ("get", "/visible"), ("get", "/reports/transparency")} <= (
         walked
     )
+    assert {
+        ("get", "/hashtags/eligible"),
+        ("post", "/hashtags/eligible"),
+        ("get", "/hashtags/{hashtag}/restrictions"),
+    } <= walked
     assert requests > 40
 
 
@@ -240,3 +271,19 @@ def test_the_walk_is_not_vacuous_an_admin_sees_the_sealed_order(
         client.get("/visible", params={"account": OPEN, "country": "IN", "explain": "true"})
     )
     assert opened["explanation"]["rules"][0]["order"]["id"] == sealed_world["open"]
+    restrictions = _ok(client.get(f"/hashtags/{TAG_SEALED}/restrictions"))["restrictions"]
+    assert [(r["reason"], r["order_id"]) for r in restrictions] == [("sealed legal order", None)]
+    entries = _ok(client.get("/audit", params={"hashtag": TAG_SEALED}, headers=AUTH))["entries"]
+    assert any(SECRET in entry["justification"] for entry in entries)
+    explained_tag = _ok(
+        client.get(
+            "/hashtags/eligible", params={"hashtag": TAG_SEALED, "country": "IN", "explain": "true"}
+        )
+    )
+    assert explained_tag["explanation"]["restrictions"][0]["order"] == {"sealed": True}
+    opened_tag = _ok(
+        client.get(
+            "/hashtags/eligible", params={"hashtag": TAG_OPEN, "country": "IN", "explain": "true"}
+        )
+    )
+    assert opened_tag["explanation"]["restrictions"][0]["order"]["id"] == sealed_world["open"]

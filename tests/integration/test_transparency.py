@@ -178,6 +178,9 @@ def _expected(
                 "withheld": len(sets["withhold"]),
                 "withheld_global": len(sets["withhold_global"]),
                 "declined": {c: len(sets[f"declined:{c}"]) for c in CATEGORIES},
+                # The generated history names accounts only (hashtags: test_hashtags.py).
+                "hashtags_specified": 0,
+                "hashtags_restricted": 0,
             }
         )
     return sorted(
@@ -368,6 +371,7 @@ def test_report_is_json_unless_csv_is_preferred(client: TestClient) -> None:
     assert csv_text.splitlines() == [
         "country,authority,orders,sealed_orders,accounts_specified,withheld,withheld_global,"
         "declined_news_media,declined_journalist,declined_activist,declined_politician,"
-        "declined_other,lifted,posts_specified,posts_withheld",
-        "IN,MeitY,1,0,0,0,0,0,0,0,0,0,0,0,0",
+        "declined_other,lifted,posts_specified,posts_withheld,hashtags_specified,"
+        "hashtags_restricted",
+        "IN,MeitY,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0",
     ]
