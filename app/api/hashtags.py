@@ -15,17 +15,18 @@ from functools import partial
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from app import identifiers
 from app.api.deps import AdminDep, RuntimeDep
 from app.api.error_responses import ERRORS
+from app.api.lookups import STALE, MinRevision, order_view, require_revision
 from app.api.responses import JsonResponse
 from app.api.transactions import read, write
 from app.domain import LiftCause, RestrictionNotFoundError
 from app.limits import MAX_HASHTAG_BATCH
-from app.models import HashtagRestriction, LegalOrder
+from app.models import HashtagRestriction
 from app.runtime import Runtime
 from app.schemas.common import ErrorResponse, PastInstant, RuleCountry, ViewerCountry
 from app.schemas.hashtags import (
@@ -38,11 +39,9 @@ from app.schemas.hashtags import (
     HashtagRestrictions,
     RestrictionRead,
 )
-from app.schemas.orders import OrderRead
 from app.schemas.rules import LiftRequest, RuleWrite
-from app.schemas.visibility import SealedOrder
 from app.services import hashtags as service
-from app.services.disclosure import Disclosed, Sealed
+from app.services.disclosure import Disclosed
 from app.services.withholdings import RuleTerms
 
 router = APIRouter(tags=["hashtags"])
@@ -51,19 +50,6 @@ HashtagPath = Annotated[
     Hashtag, Path(description="The hashtag, with or without `#` (percent-encoded UTF-8).")
 ]
 CountryPath = Annotated[RuleCountry, Path(description="Country code, or XX for all countries.")]
-MinRevision = Annotated[
-    int | None,
-    Query(
-        ge=0,
-        le=2**63 - 1,
-        description="Answer only once this process reflects at least this changelog revision "
-        "(from a write's X-Withheld-Revision); waits at most 1 s, else 503.",
-    ),
-]
-STALE = {
-    "model": ErrorResponse,
-    "description": "The process could not reach `min_revision` within 1 s; retry.",
-}
 # An optional body typed as the model itself (see ``withholdings``).
 _NO_LIFT_DETAILS = LiftRequest()
 
@@ -169,24 +155,6 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
-async def _require_revision(runtime: Runtime, min_revision: int | None) -> None:
-    if min_revision is not None and not await runtime.follower.ensure_revision(min_revision):
-        raise HTTPException(
-            503,
-            detail=f"min_revision: this process reflects revision {runtime.replica.revision}, "
-            f"not yet {min_revision}",
-            headers={"Retry-After": "1"},
-        )
-
-
-def _order_view(order: LegalOrder | Sealed | None) -> OrderRead | SealedOrder | None:
-    if order is None:
-        return None
-    if isinstance(order, Sealed):
-        return SealedOrder(sealed=True)
-    return OrderRead.model_validate(order)
-
-
 def _explanation(
     hashtag: str, country: str, eligible: bool, found: list[service.RestrictionWithOrder]
 ) -> EligibilityExplanation:
@@ -198,7 +166,7 @@ def _explanation(
                 order_ref=item.restriction.order_ref,
                 created_at=item.restriction.created_at,
                 expires_at=item.restriction.expires_at,
-                order=_order_view(item.order),
+                order=order_view(item.order),
             )
             for item in found
         ],
@@ -247,7 +215,7 @@ async def get_hashtag_eligibility(
     in all countries (`XX`). With `explain=true` the answer is the same (from memory) and
     `explanation` says why; with `at` the answer is for that instant, from the database."""
     runtime = _runtime(request)
-    await _require_revision(runtime, min_revision)
+    await require_revision(runtime, min_revision)
     if not explain and at is None:
         eligible = not runtime.replica.hashtags.is_restricted(hashtag, country)
         return JsonResponse({"hashtag": hashtag, "country": country, "eligible": eligible})
@@ -359,7 +327,7 @@ async def get_hashtag_eligibility_batch(
     duplicates kept, each with the hashtag as given and normalised; from memory only."""
     runtime = _runtime(request)
     country, given, normalized = parse_batch(await request.body())
-    await _require_revision(runtime, min_revision)
+    await require_revision(runtime, min_revision)
     eligible = runtime.replica.hashtags.eligible_many(normalized, country)
     return Response(render_batch(country, given, normalized, eligible), media_type=JSON)
 

@@ -9,10 +9,11 @@ from functools import partial
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import RuntimeDep
+from app.api.lookups import STALE, MinRevision, order_view, require_revision
 from app.api.responses import JsonResponse
 from app.api.transactions import read
 from app.domain import Subject, post_scope
@@ -22,61 +23,26 @@ from app.edge.bodies import (
     render_post_visibility,
     render_visibility,
 )
-from app.models import LegalOrder
 from app.runtime import Runtime
 from app.schemas.common import AccountId, ErrorResponse, PastInstant, PostId, ViewerCountry
-from app.schemas.orders import OrderRead
 from app.schemas.visibility import (
     BatchPostVisibilityRead,
     BatchVisibilityRead,
     BatchVisibilityRequest,
     ExplainedRule,
     Explanation,
-    SealedOrder,
     VisibilityRead,
 )
 from app.services import visibility as service
-from app.services.disclosure import Sealed
 
 router = APIRouter(tags=["visibility"])
 
-MinRevision = Annotated[
-    int | None,
-    Query(
-        ge=0,
-        le=2**63 - 1,
-        description="Answer only once this process reflects at least this changelog revision "
-        "(from a write's X-Withheld-Revision); waits at most 1 s, else 503.",
-    ),
-]
-STALE = {
-    "model": ErrorResponse,
-    "description": "The process could not reach `min_revision` within 1 s; retry.",
-}
 REVISION_HEADER = {
     "X-Withheld-Revision": {
         "description": "Changelog revision this answer reflects.",
         "schema": {"type": "integer"},
     }
 }
-
-
-async def _require_revision(runtime: Runtime, min_revision: int | None) -> None:
-    if min_revision is not None and not await runtime.follower.ensure_revision(min_revision):
-        raise HTTPException(
-            503,
-            detail=f"min_revision: this process reflects revision {runtime.replica.revision}, "
-            f"not yet {min_revision}",
-            headers={"Retry-After": "1"},
-        )
-
-
-def _order_view(order: LegalOrder | Sealed | None) -> OrderRead | SealedOrder | None:
-    if order is None:
-        return None
-    if isinstance(order, Sealed):
-        return SealedOrder(sealed=True)
-    return OrderRead.model_validate(order)
 
 
 def _explanation(country: str, visible: bool, rules: list[service.RuleWithOrder]) -> Explanation:
@@ -89,7 +55,7 @@ def _explanation(country: str, visible: bool, rules: list[service.RuleWithOrder]
                 order_ref=item.rule.order_ref,
                 created_at=item.rule.created_at,
                 expires_at=item.rule.expires_at,
-                order=_order_view(item.order),
+                order=order_view(item.order),
             )
             for item in rules
         ],
@@ -193,7 +159,7 @@ async def get_visibility(
     database. With `post`, the answer is about that post: hidden when its author is withheld
     there (`scope: "account"`, which wins) or the post itself is (`scope: "post"`); `scope` is
     present only when `visible` is false."""
-    await _require_revision(runtime, min_revision)
+    await require_revision(runtime, min_revision)
     if explain or at is not None:
         return await _from_database(runtime, account, country, post=post, explain=explain, at=at)
     if post is not None:
@@ -225,7 +191,7 @@ async def get_visibility_batch(
 ) -> Response:
     """Results in request order, duplicates kept, from memory only. With `posts`, each result
     is about that post, as `GET /visible?account=&post=` answers it."""
-    await _require_revision(runtime, min_revision)
+    await require_revision(runtime, min_revision)
     index = runtime.replica.index
     if body.posts is not None:
         posts = np.fromiter((item.post for item in body.posts), np.uint64, len(body.posts))
