@@ -6,12 +6,15 @@ two give the same bytes; ``tests/unit/test_batch_codec.py`` holds them to what o
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-from app.identifiers import MAX_ID
+from app.identifiers import MAX_ID, parse_viewer_country
+from app.index import render_post_items, scan_post_items
 from app.limits import MAX_BATCH
 
 _COMMA: Final = np.uint8(ord(","))
@@ -143,3 +146,51 @@ def split_post_items(raw: object) -> tuple[list[str], list[str]] | None:
     if sum(map(len, raw)) != 2 * len(raw):
         return None
     return posts, authors
+
+
+# The head of a post batch as encoders write it (compact, or with any JSON whitespace), keys in
+# the schema's order; the compiled scanner reads the items that follow.
+_POST_BATCH_HEAD: Final = re.compile(
+    rb'[ \t\n\r]*\{[ \t\n\r]*"country"[ \t\n\r]*:[ \t\n\r]*"([A-Za-z]{2})"'
+    rb'[ \t\n\r]*,[ \t\n\r]*"posts"[ \t\n\r]*:[ \t\n\r]*\['
+)
+_ENDINGS: Final = tuple(ending[: -len(',{"post":"')].encode() for ending in _AFTER_AUTHOR)
+
+
+@dataclass(frozen=True, slots=True)
+class PostBatch:
+    """A ``POST /visible`` post batch read straight from its bytes, without a JSON parse."""
+
+    country: str
+    posts: NDArray[np.uint64]
+    authors: NDArray[np.uint64]
+    body: bytes
+    items_at: int
+
+
+def scan_post_batch(body: bytes) -> PostBatch | None:
+    """A post batch whose items are exactly ``{"post", "account"}`` with canonical ids, read by
+    the compiled scanner; None for anything else, or without the compiled probe (the caller then
+    parses the body as JSON, which answers the same, only slower)."""
+    head = _POST_BATCH_HEAD.match(body)
+    if scan_post_items is None or head is None:
+        return None
+    try:
+        country = parse_viewer_country(head[1].decode())
+    except ValueError:
+        return None
+    ids = scan_post_items(body, head.end(), MAX_BATCH)
+    if ids is None:
+        return None
+    pairs = np.frombuffer(ids, dtype=np.uint64)
+    return PostBatch(country, pairs[0::2], pairs[1::2], body, head.end())
+
+
+def render_scanned_post_batch(
+    batch: PostBatch, author_withheld: NDArray[np.bool_], post_withheld: NDArray[np.bool_]
+) -> bytes:
+    """:func:`render_post_batch`'s bytes for a scanned batch, written by the compiled renderer."""
+    assert render_post_items is not None  # a PostBatch exists only where it is compiled
+    codes = post_scope_codes(author_withheld, post_withheld)
+    items = render_post_items(batch.body, batch.items_at, codes, _ENDINGS)
+    return b'{"country":"%s","results":[%s]}' % (batch.country.encode(), items)

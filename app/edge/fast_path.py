@@ -25,6 +25,8 @@ from app.edge.bodies import (
     parse_account_list,
     render_batch,
     render_post_batch,
+    render_scanned_post_batch,
+    scan_post_batch,
     split_post_items,
 )
 from app.edge.layers import ASGIApp, Receive, Scope, Send, read_body, replaying
@@ -297,6 +299,13 @@ class FastPath:
     def _answer_batch(self, query: bytes, body: bytes) -> bytes | None:
         if not self.replica.loaded or not self._fresh_enough(query):
             return None
+        scanned = scan_post_batch(body)
+        if scanned is not None:
+            return render_scanned_post_batch(
+                scanned,
+                self.replica.index.withheld_many(scanned.authors, scanned.country),
+                self.replica.posts.withheld_many(scanned.posts, scanned.country),
+            )
         try:
             request = orjson.loads(body)
         except orjson.JSONDecodeError:

@@ -8,8 +8,10 @@ plus a small dict delta) turns them into dense ordinals, and one 32-bit pyroarin
 format, ``_country_codes`` the code validation, ``_probe.c`` optional compiled single lookups
 (``COMPILED_PROBE`` says whether they were built): the index's ``probe``, and
 ``QueryAnswerer``, which answers GET /visible's common query string through it (the hot
-path's one call per lookup; None when not compiled). ``HashtagIndex`` (``_hashtags``) holds the
-restricted hashtags, a set per country.
+path's one call per lookup; None when not compiled), and ``scan_post_items`` /
+``render_post_items``, which read and write a 10,000-post ``POST /visible`` without a JSON
+parse (``app.edge.bodies`` falls back to orjson without them). ``HashtagIndex``
+(``_hashtags``) holds the restricted hashtags, a set per country.
 
 Concurrency: none, on purpose, and no locks. The index is mutated only on the asyncio
 event loop's thread and read on that same thread. Every update (``add``, ``discard``,
@@ -26,7 +28,12 @@ This package imports nothing from fastapi, sqlalchemy, pydantic or the rest of `
 tested alone.
 """
 
-from app.index._compiled import COMPILED_PROBE, QueryAnswerer
+from app.index._compiled import (
+    COMPILED_PROBE,
+    QueryAnswerer,
+    render_post_items,
+    scan_post_items,
+)
 from app.index._country_codes import ALL_COUNTRIES
 from app.index._hashtags import HashtagIndex
 from app.index._ordinals import MAX_ID
@@ -40,4 +47,6 @@ __all__ = [
     "HashtagIndex",
     "QueryAnswerer",
     "VisibilityIndex",
+    "render_post_items",
+    "scan_post_items",
 ]

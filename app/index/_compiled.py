@@ -9,11 +9,25 @@ from __future__ import annotations
 from typing import Final
 
 try:
-    from app.index._probe import BaseProbe, IndexProbe, QueryAnswerer
+    from app.index._probe import (
+        BaseProbe,
+        IndexProbe,
+        QueryAnswerer,
+        render_post_items,
+        scan_post_items,
+    )
 except ImportError:  # pragma: no cover - installs without a compiler
     BaseProbe = IndexProbe = QueryAnswerer = None  # type: ignore[assignment,misc]
+    render_post_items = scan_post_items = None  # type: ignore[assignment]
 
 COMPILED_PROBE: Final = BaseProbe is not None
 """True when single lookups run compiled (``_probe.c``), else in Python."""
 
-__all__ = ["COMPILED_PROBE", "BaseProbe", "IndexProbe", "QueryAnswerer"]
+__all__ = [
+    "COMPILED_PROBE",
+    "BaseProbe",
+    "IndexProbe",
+    "QueryAnswerer",
+    "render_post_items",
+    "scan_post_items",
+]

@@ -16,6 +16,9 @@
  * - QueryAnswerer: GET /visible's common query ("account=<id>&country=<cc>", nothing else) ->
  *   the response body, through an IndexProbe. The body is the route's JSON, byte for byte
  *   (tests/integration/test_hotpath.py compares them); anything else is left to Python (None).
+ * - scan_post_items / render_post_items: POST /visible's post batch read and its answer written
+ *   without building a dict per item (at the end of this file). Their twin is the JSON path
+ *   (orjson, then app/edge/bodies.py), which tests/unit/test_post_batch_scan.py holds them to.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -592,12 +595,266 @@ static PyTypeObject QueryAnswererType = {
     .tp_methods = QueryAnswerer_methods,
 };
 
+/* ---- POST /visible's post batch, read and written in one pass each ------------------------
+ *
+ * scan_post_items(body, start, max_items): the items of '{"country": …, "posts": [' … ']}'
+ * from ``start`` (just past the '['), each exactly '{"post": "<id>", "account": "<id>"}' with
+ * JSON whitespace anywhere between tokens, then ']' and '}' ending the body: their ids as
+ * uint64 pairs (post, account), or None for anything else (no escapes, other keys, a
+ * non-canonical id …; the caller then parses the body as JSON and answers the same).
+ * render_post_items(body, start, codes, endings): the response's items, each
+ * '{"post":"<id>","account":"<id>' then ``endings[codes[i]]``, joined by ','. */
+
+#define IS_JSON_SPACE(c) ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
+
+typedef struct {
+    const char *at, *end;
+} Cursor;
+
+static void
+skip_space(Cursor *c)
+{
+    while (c->at < c->end && IS_JSON_SPACE(*c->at)) {
+        c->at++;
+    }
+}
+
+/* Whitespace, then exactly ``token``. */
+static int
+expect(Cursor *c, const char *token, size_t length)
+{
+    skip_space(c);
+    if ((size_t)(c->end - c->at) < length || memcmp(c->at, token, length) != 0) {
+        return -1;
+    }
+    c->at += length;
+    return 0;
+}
+
+/* Whitespace, then a quoted canonical id: its digits' span and value. */
+static int
+quoted_id(Cursor *c, const char **digits, Py_ssize_t *length, uint64_t *value)
+{
+    if (expect(c, "\"", 1) < 0 || c->at >= c->end || *c->at < '1' || *c->at > '9') {
+        return -1;
+    }
+    const char *start = c->at;
+    uint64_t v = 0;
+    while (c->at < c->end && *c->at >= '0' && *c->at <= '9') {
+        if (c->at - start == MAX_DIGITS) {
+            return -1;
+        }
+        v = v * 10 + (uint64_t)(*c->at - '0');
+        c->at++;
+    }
+    if (v > MAX_ACCOUNT || c->at >= c->end || *c->at != '"') {
+        return -1;
+    }
+    c->at++;
+    *digits = start;
+    *length = c->at - 1 - start;
+    *value = v;
+    return 0;
+}
+
+typedef struct {
+    const char *post, *account;
+    Py_ssize_t post_length, account_length;
+    uint64_t post_id, account_id;
+} PostItem;
+
+/* One item, then ',' (1: another follows) or ']' '}' and the end of the body (0); -1 else. */
+static int
+next_item(Cursor *c, PostItem *item)
+{
+    if (expect(c, "{", 1) < 0 || expect(c, "\"post\"", 6) < 0 || expect(c, ":", 1) < 0 ||
+        quoted_id(c, &item->post, &item->post_length, &item->post_id) < 0 ||
+        expect(c, ",", 1) < 0 || expect(c, "\"account\"", 9) < 0 || expect(c, ":", 1) < 0 ||
+        quoted_id(c, &item->account, &item->account_length, &item->account_id) < 0 ||
+        expect(c, "}", 1) < 0) {
+        return -1;
+    }
+    skip_space(c);
+    if (c->at < c->end && *c->at == ',') {
+        c->at++;
+        return 1;
+    }
+    if (expect(c, "]", 1) < 0 || expect(c, "}", 1) < 0) {
+        return -1;
+    }
+    skip_space(c);
+    return c->at == c->end ? 0 : -1;
+}
+
+static int
+items_cursor(PyObject *body, Py_ssize_t start, Cursor *c)
+{
+    if (!PyBytes_Check(body)) {
+        PyErr_SetString(PyExc_TypeError, "body must be bytes");
+        return -1;
+    }
+    Py_ssize_t size = PyBytes_GET_SIZE(body);
+    if (start < 0 || start > size) {
+        PyErr_SetString(PyExc_ValueError, "start is outside the body");
+        return -1;
+    }
+    c->at = PyBytes_AS_STRING(body) + start;
+    c->end = PyBytes_AS_STRING(body) + size;
+    return 0;
+}
+
+static PyObject *
+scan_post_items(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Cursor c;
+    Py_ssize_t start, max_items;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "scan_post_items(body, start, max_items)");
+        return NULL;
+    }
+    if ((start = PyLong_AsSsize_t(args[1])) == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if ((max_items = PyLong_AsSsize_t(args[2])) == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (items_cursor(args[0], start, &c) < 0) {
+        return NULL;
+    }
+    /* An item takes at least 27 bytes: this bounds the count before anything is parsed. */
+    Py_ssize_t most = (c.end - c.at) / 27 + 1;
+    if (most > max_items) {
+        most = max_items;
+    }
+    PyObject *ids = PyBytes_FromStringAndSize(NULL, most * 16);
+    if (ids == NULL) {
+        return NULL;
+    }
+    uint64_t *out = (uint64_t *)PyBytes_AS_STRING(ids);
+    Py_ssize_t count = 0;
+    PostItem item;
+    for (;;) {
+        int more = count < most ? next_item(&c, &item) : -1;
+        if (more < 0) {
+            Py_DECREF(ids);
+            Py_RETURN_NONE;
+        }
+        out[2 * count] = item.post_id;
+        out[2 * count + 1] = item.account_id;
+        count++;
+        if (more == 0) {
+            break;
+        }
+    }
+    if (_PyBytes_Resize(&ids, count * 16) < 0) {
+        return NULL;
+    }
+    return ids;
+}
+
+static PyObject *
+render_post_items(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    static const char post_open[] = "{\"post\":\"", author_open[] = "\",\"account\":\"";
+    Cursor c;
+    Py_ssize_t start;
+    Py_buffer codes;
+    const char *ending[3];
+    Py_ssize_t ending_length[3];
+    if (nargs != 4 || !PyTuple_Check(args[3]) || PyTuple_GET_SIZE(args[3]) != 3) {
+        PyErr_SetString(PyExc_TypeError,
+                        "render_post_items(body, start, codes, endings: 3 bytes)");
+        return NULL;
+    }
+    for (int k = 0; k < 3; k++) {
+        PyObject *text = PyTuple_GET_ITEM(args[3], k);
+        if (!PyBytes_Check(text)) {
+            PyErr_SetString(PyExc_TypeError, "endings must be bytes");
+            return NULL;
+        }
+        ending[k] = PyBytes_AS_STRING(text);
+        ending_length[k] = PyBytes_GET_SIZE(text);
+    }
+    if ((start = PyLong_AsSsize_t(args[1])) == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (items_cursor(args[0], start, &c) < 0 ||
+        PyObject_GetBuffer(args[2], &codes, PyBUF_C_CONTIGUOUS) < 0) {
+        return NULL;
+    }
+    const unsigned char *code = (const unsigned char *)codes.buf;
+    const Py_ssize_t items = codes.len;
+    Py_ssize_t longest = ending_length[0];
+    for (int k = 1; k < 3; k++) {
+        if (ending_length[k] > longest) {
+            longest = ending_length[k];
+        }
+    }
+    /* Ids take no more room than in the body; the fixed parts are counted per item. */
+    Py_ssize_t capacity =
+        (c.end - c.at) + items * (Py_ssize_t)(sizeof post_open + sizeof author_open + longest);
+    PyObject *rendered = PyBytes_FromStringAndSize(NULL, capacity);
+    if (rendered == NULL) {
+        PyBuffer_Release(&codes);
+        return NULL;
+    }
+    char *out = PyBytes_AS_STRING(rendered);
+    Py_ssize_t i = 0;
+    PostItem item;
+    for (;; i++) {
+        int more = i < items ? next_item(&c, &item) : -1;
+        if (more < 0 || code[i] > 2) {
+            PyBuffer_Release(&codes);
+            Py_DECREF(rendered);
+            PyErr_SetString(PyExc_ValueError, "the body is not the scanned batch");
+            return NULL;
+        }
+        if (i > 0) {
+            *out++ = ',';
+        }
+        memcpy(out, post_open, sizeof post_open - 1);
+        out += sizeof post_open - 1;
+        memcpy(out, item.post, (size_t)item.post_length);
+        out += item.post_length;
+        memcpy(out, author_open, sizeof author_open - 1);
+        out += sizeof author_open - 1;
+        memcpy(out, item.account, (size_t)item.account_length);
+        out += item.account_length;
+        memcpy(out, ending[code[i]], (size_t)ending_length[code[i]]);
+        out += ending_length[code[i]];
+        if (more == 0) {
+            break;
+        }
+    }
+    Py_ssize_t rendered_items = i + 1;
+    PyBuffer_Release(&codes);
+    if (rendered_items != items) {
+        Py_DECREF(rendered);
+        PyErr_SetString(PyExc_ValueError, "codes and items differ in number");
+        return NULL;
+    }
+    if (_PyBytes_Resize(&rendered, out - PyBytes_AS_STRING(rendered)) < 0) {
+        return NULL;
+    }
+    return rendered;
+}
+
+static PyMethodDef probe_functions[] = {
+    {"scan_post_items", (PyCFunction)(void (*)(void))scan_post_items, METH_FASTCALL,
+     "The (post, account) ids of a post batch's items as uint64 pairs, or None."},
+    {"render_post_items", (PyCFunction)(void (*)(void))render_post_items, METH_FASTCALL,
+     "A post batch response's items, from the scanned body and each item's ending code."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef probe_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "app.index._probe",
     .m_doc = "Compiled probes of GET /visible's lookup (optional; see _probe.c).",
     .m_size = -1,
+    .m_methods = probe_functions,
 };
+
 
 static int
 add_type(PyObject *module, PyTypeObject *type, const char *name)
