@@ -101,8 +101,33 @@ HASHTAG_ERROR: Final = (
 _HASHTAG_CATEGORIES: Final = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd"})
 
 
+_ASCII_HASHTAG: Final = re.compile(rf"#?[a-z0-9_]{{1,{HASHTAG_MAX_LENGTH}}}")
+
+
+class _HashtagChars(dict[str, bool]):
+    """Whether a character may be in a normalised hashtag, memoised (``unicodedata.category``
+    per character is most of a non-ASCII tag's cost); memory is bounded by not keeping
+    answers past a limit, which only an adversary's input reaches."""
+
+    LIMIT: Final = 1 << 16
+
+    def __missing__(self, char: str) -> bool:
+        valid = char == "_" or unicodedata.category(char) in _HASHTAG_CATEGORIES
+        if len(self) < self.LIMIT:
+            self[char] = valid
+        return valid
+
+
+_VALID_CHAR: Final = _HashtagChars().__getitem__
+
+
 def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _is_folded(text: str) -> bool:
+    """``_fold(text) == text``, without building the normal form when it is one already."""
+    return unicodedata.is_normalized("NFKC", text) and text.casefold() == text
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -112,25 +137,28 @@ def normalize_hashtag(raw: str) -> str | None:
 
     NFKC then case folding, applied again until nothing changes: case folding can leave a
     combining sequence NFKC would recompose (``"H\\u0331\\u0302"``), and normalising must be
-    idempotent. For all but such sequences that is the first pass alone.
+    idempotent. For all but such sequences that is the first pass alone. ASCII needs neither
+    (NFKC keeps it as it is, and its case folding is ``lower``).
     """
     if not raw or len(raw) > HASHTAG_MAX_RAW_LENGTH:
         return None
+    if raw.isascii():
+        folded = raw.lower()
+        if _ASCII_HASHTAG.fullmatch(folded) is None:
+            return None
+        tag = folded[1:] if folded[0] == "#" else folded
+        return None if tag.isdecimal() else tag
     folded = _fold(raw)
     for _ in range(4):
-        again = _fold(folded)
-        if again == folded:
+        if _is_folded(folded):
             break
-        folded = again
+        folded = _fold(folded)
     else:
         return None
     tag = folded[1:] if folded.startswith("#") else folded
     if not 0 < len(tag) <= HASHTAG_MAX_LENGTH or tag.isdecimal():
         return None
-    for char in tag:
-        if char != "_" and unicodedata.category(char) not in _HASHTAG_CATEGORIES:
-            return None
-    return tag
+    return tag if all(map(_VALID_CHAR, tag)) else None
 
 
 def parse_hashtag(raw: object) -> str:

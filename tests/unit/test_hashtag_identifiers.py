@@ -128,3 +128,40 @@ def test_a_valid_tag_answers_in_its_case_folded_nfkc_form(raw: str) -> None:
     first = unicodedata.normalize("NFKC", raw).casefold().removeprefix("#")
     if normalize_hashtag(first) == first:  # the common case: one pass is already stable
         assert tag == first
+
+
+def _by_the_letter(raw: str) -> str | None:
+    """The contract's rule written plainly, without the fast paths: NFKC, case folding, again
+    until stable, ``#`` dropped, then each character's category."""
+
+    def fold(text: str) -> str:
+        return unicodedata.normalize("NFKC", text).casefold()
+
+    if not raw or len(raw) > 1000:
+        return None
+    folded = fold(raw)
+    for _ in range(4):
+        if fold(folded) == folded:
+            break
+        folded = fold(folded)
+    else:
+        return None
+    tag = folded[1:] if folded.startswith("#") else folded
+    if not 0 < len(tag) <= HASHTAG_MAX_LENGTH or tag.isdecimal():
+        return None
+    allowed = {"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd"}
+    if any(char != "_" and unicodedata.category(char) not in allowed for char in tag):
+        return None
+    return tag
+
+
+_ALPHABET = st.one_of(
+    st.characters(codec="ascii"),
+    st.sampled_from("#_ßİıΣσςﬁ①²Ⅻ０９Ａａकिसानंـ\u0331\u0302\u0301\u200d"),
+    st.characters(),
+)
+
+
+@given(st.text(_ALPHABET, max_size=12))
+def test_the_fast_paths_answer_as_the_rule_does(raw: str) -> None:
+    assert normalize_hashtag.__wrapped__(raw) == _by_the_letter(raw)
