@@ -70,6 +70,7 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
         await follower.load()
         follower.start()
         publisher = asyncio.create_task(metrics.publish_forever(), name="withheld-metrics")
+        lag_probe = asyncio.create_task(metrics.probe_loop_lag_forever(), name="withheld-lag")
         api.state.runtime = Runtime(
             settings=settings,
             db=db,
@@ -97,9 +98,10 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
             yield
         finally:
             try:
-                publisher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await publisher
+                for task in (publisher, lag_probe):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 await follower.stop()
                 await replica.settle()
                 with contextlib.suppress(OSError):

@@ -55,6 +55,8 @@ LATENCY_BOUNDS: Final = (
 )
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 FLUSH_INTERVAL_S: Final = 1.0
+# The loop-lag probe wakes this often: a stall shows as a wake-up that came late by its length.
+LAG_PROBE_INTERVAL_S: Final = 0.02
 
 
 def metrics_dir(configured: Path | None) -> Path | None:
@@ -101,6 +103,10 @@ class RequestStats:
         # (route, method) -> [bucket counts..., +Inf count], sum of seconds
         self.latency: dict[tuple[str, str], list[float]] = {}
         self.db_errors: dict[str, int] = {}
+        # How late the event loop woke the lag probe: buckets as latency's, and the longest in
+        # this publishing interval and the one before (a gauge that a scrape cannot miss).
+        self.loop_lag = _empty_buckets()
+        self.loop_lag_max = [0.0, 0.0]
         # The hot path's recorders (see ``bind``) and the buckets folded out of them.
         self._bound: list[tuple[tuple[str, str, str], list[float], list[float]]] = []
 
@@ -134,6 +140,15 @@ class RequestStats:
     def db_error(self, operation: str) -> None:
         self.db_errors[operation] = self.db_errors.get(operation, 0) + 1
 
+    def observe_loop_lag(self, seconds: float) -> None:
+        self.loop_lag[bisect.bisect_left(LATENCY_BOUNDS, seconds)] += 1
+        self.loop_lag[-1] += seconds
+        if seconds > self.loop_lag_max[-1]:
+            self.loop_lag_max[-1] = seconds
+
+    def next_lag_interval(self) -> None:
+        self.loop_lag_max = [self.loop_lag_max[-1], 0.0]
+
     def to_json(self) -> dict[str, object]:
         requests = dict(self.requests)
         latency = {key: list(buckets) for key, buckets in self.latency.items()}
@@ -152,6 +167,8 @@ class RequestStats:
             "requests": [[*key, count] for key, count in requests.items()],
             "latency": [[*key, buckets] for key, buckets in latency.items()],
             "db_errors": list(self.db_errors.items()),
+            "loop_lag": list(self.loop_lag),
+            "loop_lag_max": max(self.loop_lag_max),
         }
 
 
@@ -192,6 +209,17 @@ class Metrics:
             self.stats.fold()
             with contextlib.suppress(OSError):
                 self.flush()
+            self.stats.next_lag_interval()
+
+    async def probe_loop_lag_forever(self) -> None:
+        """Sleep briefly, over and over, and record how late each wake-up came: the longest
+        time the event loop spent on something else (a stall every request then waits out)."""
+        loop = asyncio.get_running_loop()
+        observe = self.stats.observe_loop_lag
+        while True:
+            started = loop.time()
+            await asyncio.sleep(LAG_PROBE_INTERVAL_S)
+            observe(max(0.0, loop.time() - started - LAG_PROBE_INTERVAL_S))
 
     # -- exposition -------------------------------------------------------------------------
 
@@ -215,6 +243,15 @@ class Metrics:
         return generate_latest(registry)
 
 
+def _cumulative(buckets: list[float]) -> list[tuple[str, float]]:
+    """Prometheus's cumulative buckets from a count per bound (then +Inf, then the sum)."""
+    cumulative, running = [], 0.0
+    for bound, count in zip([*map(str, LATENCY_BOUNDS), "+Inf"], buckets[:-1], strict=True):
+        running += count
+        cumulative.append((bound, running))
+    return cumulative
+
+
 def _alive(pid: int) -> bool:
     if pid <= 0:
         return False
@@ -235,6 +272,7 @@ class _Collector:
         requests: dict[tuple[str, ...], float] = {}
         latency: dict[tuple[str, ...], list[float]] = {}
         db_errors: dict[str, float] = {}
+        loop_lag = _empty_buckets()
         live: list[dict[str, object]] = []
         for data, alive in self.metrics._processes():
             for *key, count in data.get("requests", []):  # type: ignore[attr-defined]
@@ -245,6 +283,8 @@ class _Collector:
                     total[i] += value
             for operation, count in data.get("db_errors", []):  # type: ignore[attr-defined]
                 db_errors[operation] = db_errors.get(operation, 0) + count
+            for i, value in enumerate(data.get("loop_lag", [])):  # type: ignore[arg-type]
+                loop_lag[i] += value
             if alive:
                 live.append(data)
 
@@ -263,12 +303,21 @@ class _Collector:
             labels=["route", "method"],
         )
         for key, buckets in sorted(latency.items()):
-            cumulative, running = [], 0.0
-            for bound, count in zip([*map(str, LATENCY_BOUNDS), "+Inf"], buckets[:-1], strict=True):
-                running += count
-                cumulative.append((bound, running))
-            histogram.add_metric(list(key), cumulative, sum_value=buckets[-1])
+            histogram.add_metric(list(key), _cumulative(buckets), sum_value=buckets[-1])
         yield histogram
+
+        lag = HistogramMetricFamily(
+            "withheld_event_loop_lag_seconds",
+            f"How late the event loop woke a probe that sleeps {LAG_PROBE_INTERVAL_S} s: "
+            "time every request waited behind other work.",
+        )
+        lag.add_metric([], _cumulative(loop_lag), sum_value=loop_lag[-1])
+        yield lag
+        lag_max = GaugeMetricFamily(
+            "withheld_event_loop_lag_max_seconds",
+            "The longest event loop lag in the last one to two seconds.",
+            labels=["pid"],
+        )
 
         errors = CounterMetricFamily(
             "withheld_db_errors", "Database operations that failed.", labels=["operation"]
@@ -321,6 +370,9 @@ class _Collector:
                 pairs.add_metric([pid, country], count)
             if "index_bytes" in gauges:
                 memory.add_metric([pid], float(gauges["index_bytes"]))
+            if "loop_lag_max" in data:
+                lag_max.add_metric([pid], float(data["loop_lag_max"]))  # type: ignore[arg-type]
+        yield lag_max
         yield from families.values()
         yield pairs
         yield memory

@@ -1,13 +1,17 @@
-"""The hot path's latency recorder counts exactly as ``RequestStats.observe`` does."""
+"""The hot path's latency recorder counts exactly as ``RequestStats.observe`` does; the event
+loop's lag is measured and exported."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
 
-from app.edge.metrics import LATENCY_BOUNDS, RequestStats
+from app.edge.metrics import LATENCY_BOUNDS, Metrics, RequestStats
 
 # Seconds on, beside and between the bucket bounds, and beyond the last one.
 SECONDS = st.one_of(
@@ -52,4 +56,40 @@ def test_nothing_recorded_reports_nothing() -> None:
     stats = RequestStats()
     stats.bind("/visible", "GET", 200)
     stats.fold()
-    assert stats.to_json() == {"requests": [], "latency": [], "db_errors": []}
+    report = stats.to_json()
+    assert {key: report[key] for key in ("requests", "latency", "db_errors")} == {
+        "requests": [],
+        "latency": [],
+        "db_errors": [],
+    }
+    assert not any(report["loop_lag"])
+    assert report["loop_lag_max"] == 0.0
+
+
+def test_a_blocked_event_loop_shows_as_lag() -> None:
+    """The lag probe records a stall as long as it was, and /metrics exports it both ways."""
+    metrics = Metrics(None, dict)
+
+    async def stall_then_wait() -> None:
+        probe = asyncio.create_task(metrics.probe_loop_lag_forever())
+        await asyncio.sleep(0.05)
+        time.sleep(0.3)  # noqa: ASYNC251 - the stall: nothing else runs on the loop meanwhile
+        deadline = time.monotonic() + 5
+        # The probe wakes within a tick of the stall's end; bounded, in case it never does.
+        while max(metrics.stats.loop_lag_max) < 0.25 and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        probe.cancel()
+
+    asyncio.run(stall_then_wait())
+    scraped = {
+        (sample.name, sample.labels.get("le")): sample.value
+        for family in text_string_to_metric_families(metrics.render().decode())
+        for sample in family.samples
+        if family.name.startswith("withheld_event_loop_lag")
+    }
+    assert scraped[("withheld_event_loop_lag_max_seconds", None)] >= 0.25
+    below, at_most = (
+        scraped[("withheld_event_loop_lag_seconds_bucket", le)] for le in ("0.25", "0.5")
+    )
+    assert at_most - below == 1  # the one stall, in its bucket
+    assert scraped[("withheld_event_loop_lag_seconds_sum", None)] >= 0.25
