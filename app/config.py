@@ -24,6 +24,12 @@ class Settings(BaseSettings):
         description="Comma-separated bearer tokens allowed to write, each `token` or `name:token`.",
     )
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    request_read_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A request body that makes no progress for this long gets 408 and the "
+        "connection is closed.",
+    )
     poll_interval_s: float = Field(
         default=0.1, gt=0, le=1.0, description="Changelog poll period (the staleness bound)."
     )

@@ -146,11 +146,19 @@ class WithheldApp(FastPath):
         replica = Replica()
         self.metrics = Metrics(metrics_dir(settings.metrics_dir), replica.gauges)
         self.api = _build_api(settings, replica, self.metrics)
-        inner = BodyLimit(self.api, max_bytes=settings.max_body_bytes)
+        inner = BodyLimit(
+            self.api,
+            max_bytes=settings.max_body_bytes,
+            read_timeout_s=settings.request_read_timeout_s,
+        )
         stamped = RevisionHeader(inner, revision=lambda: replica.revision)
         measured = RequestMetrics(stamped, self.metrics.stats)
         super().__init__(
-            measured, replica, self.metrics.stats, max_body_bytes=settings.max_body_bytes
+            measured,
+            replica,
+            self.metrics.stats,
+            max_body_bytes=settings.max_body_bytes,
+            read_timeout_s=settings.request_read_timeout_s,
         )
 
 

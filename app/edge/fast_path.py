@@ -29,7 +29,16 @@ from app.edge.bodies import (
     scan_post_batch,
     split_post_items,
 )
-from app.edge.layers import ASGIApp, Receive, Scope, Send, read_body, replaying
+from app.edge.layers import (
+    ASGIApp,
+    BodyTimeoutError,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    replaying,
+    send_body_timeout,
+)
 from app.edge.metrics import RequestStats
 from app.identifiers import parse_viewer_country
 from app.index import DecimalProbe, QueryAnswerer
@@ -148,12 +157,19 @@ answer_post: Final[AnswerPostQuery] = (
 
 class FastPath:
     def __init__(
-        self, app: ASGIApp, replica: Replica, stats: RequestStats, *, max_body_bytes: int
+        self,
+        app: ASGIApp,
+        replica: Replica,
+        stats: RequestStats,
+        *,
+        max_body_bytes: int,
+        read_timeout_s: float,
     ) -> None:
         self.app = app
         self.replica = replica
         self.stats = stats
         self.max_body_bytes = max_body_bytes
+        self.read_timeout_s = read_timeout_s
         self.asgi = self._entry()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -282,7 +298,12 @@ class FastPath:
         return account_raw, post_raw, _COUNTRIES.get(country_raw)
 
     async def _batch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        read = await read_body(receive, self.max_body_bytes)
+        try:
+            read = await read_body(receive, self.max_body_bytes, self.read_timeout_s)
+        except BodyTimeoutError:
+            await send_body_timeout(send, self.read_timeout_s)
+            self.stats.observe("/visible", "POST", 408, 0.0)
+            return
         if read is None:
             return
         body, ended = read

@@ -1,12 +1,15 @@
 """Plain ASGI layers that wrap the FastAPI app: they run before routing and cost almost nothing.
 
 ``BodyLimit`` buffers request bodies up to a bound (413 beyond it, whether the client sent a
-Content-Length or streamed chunks) — FastAPI itself has no limit. ``RevisionHeader`` stamps every
-response with the changelog revision this process reflects, unless the handler set its own.
+Content-Length or streamed chunks) — FastAPI itself has no limit — and within a time: a body
+that stops arriving gets 408 (servers bound idle connections, not a half-sent request).
+``RevisionHeader`` stamps every response with the changelog revision this process reflects,
+unless the handler set its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import orjson
@@ -35,16 +38,25 @@ async def send_json(
     await send({"type": "http.response.body", "body": body})
 
 
-async def read_body(receive: Receive, limit: int) -> tuple[bytes, bool] | None:
+class BodyTimeoutError(Exception):
+    """The client sent part of a body, then nothing for the read timeout."""
+
+
+async def read_body(receive: Receive, limit: int, timeout_s: float) -> tuple[bytes, bool] | None:
     """The request body, read until it ends or exceeds ``limit`` bytes.
 
     Returns ``(body, ended)`` — ``ended`` is False when reading stopped at the limit with more
     to come — or None if the client went away. Callers compare ``len(body)`` with the limit.
+    Raises ``BodyTimeoutError`` when ``timeout_s`` pass without a chunk.
     """
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        try:
+            async with asyncio.timeout(timeout_s):
+                message = await receive()
+        except TimeoutError:
+            raise BodyTimeoutError from None
         if message["type"] != "http.request":
             return None
         chunk = message.get("body", b"")
@@ -70,10 +82,17 @@ def replaying(body: bytes, receive: Receive, *, more: bool = False) -> Receive:
     return replay
 
 
+async def send_body_timeout(send: Send, timeout_s: float) -> None:
+    """408, and the connection closed: what is left of the body will not be read."""
+    detail = {"detail": f"request body: nothing received for {timeout_s:g} s"}
+    await send_json(send, 408, detail, [(b"connection", b"close")])
+
+
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, read_timeout_s: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.read_timeout_s = read_timeout_s
 
     def _too_large(self) -> dict[str, str]:
         return {"detail": f"request body exceeds {self.max_bytes} bytes"}
@@ -92,7 +111,11 @@ class BodyLimit:
                 if declared > self.max_bytes:
                     await send_json(send, 413, self._too_large(), [(b"connection", b"close")])
                     return
-        read = await read_body(receive, self.max_bytes)
+        try:
+            read = await read_body(receive, self.max_bytes, self.read_timeout_s)
+        except BodyTimeoutError:
+            await send_body_timeout(send, self.read_timeout_s)
+            return
         if read is None:
             return
         body, _ = read
