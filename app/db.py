@@ -162,6 +162,17 @@ class Database:
         with self._write() as session, session.begin():
             yield session
 
+    @contextmanager
+    def writing_once(self) -> Iterator[Session]:
+        """``writing``, on a connection closed afterwards instead of pooled: SQLite's driver
+        keeps the values last bound to each statement it caches, and an index snapshot's are
+        hundreds of MB that a pooled connection would hold for as long as it lives."""
+        with self.engine.connect() as connection:
+            bound = connection.execution_options(**{WRITE_OPTION: True})
+            with self._write(bind=bound) as session, session.begin():
+                yield session
+            connection.invalidate()
+
     def describe(self) -> str:
         """Where the data lives, without credentials (safe to log)."""
         return self.url.render_as_string(hide_password=True)

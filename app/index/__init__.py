@@ -37,12 +37,13 @@ from app.index._compiled import (
 from app.index._country_codes import ALL_COUNTRIES
 from app.index._hashtags import HashtagIndex
 from app.index._ordinals import MAX_ID
-from app.index._visibility import DecimalProbe, VisibilityIndex
+from app.index._visibility import Compacted, DecimalProbe, VisibilityIndex
 
 __all__ = [
     "ALL_COUNTRIES",
     "COMPILED_PROBE",
     "MAX_ID",
+    "Compacted",
     "DecimalProbe",
     "HashtagIndex",
     "QueryAnswerer",

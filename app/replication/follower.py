@@ -33,7 +33,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from app.config import Settings
 from app.db import Database
 from app.domain import Change, WriteResult
+from app.memory import release_free_memory
 from app.replication.cold_start import RELOAD_AFTER, load_state
+from app.replication.indexes import Indexes
 from app.replication.quick_reads import QuickReads
 from app.replication.replica import Replica
 from app.repositories import changelog, hashtags, snapshots, withholdings
@@ -52,6 +54,13 @@ T = TypeVar("T")
 
 async def _in_thread(func: Callable[[], T]) -> T:
     return await to_thread.run_sync(func)
+
+
+def _load_lean(db: Database) -> tuple[Indexes, int]:
+    """The start state, with the load's temporaries handed back to the OS."""
+    state = load_state(db)
+    release_free_memory()
+    return state
 
 
 class ChangelogFollower:
@@ -78,7 +87,7 @@ class ChangelogFollower:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def load(self) -> None:
-        indexes, revision = await _in_thread(lambda: load_state(self.db))
+        indexes, revision = await _in_thread(partial(_load_lean, self.db))
         self.replica.load(indexes, revision)
         self.replica.mark_db_ok()
 
@@ -266,9 +275,9 @@ class ChangelogFollower:
         data = self.replica.indexes.to_bytes()
         pairs = self.replica.indexes.pairs()
 
-        def store() -> bool:
+        def store(data: bytes) -> bool:
             try:
-                with self.db.writing() as session:
+                with self.db.writing_once() as session:
                     return snapshots.save(
                         session,
                         revision=revision,
@@ -280,13 +289,16 @@ class ChangelogFollower:
             except IntegrityError:
                 return False
 
-        saved = await _in_thread(store)
+        size = len(data)
+        saved = await _in_thread(partial(store, data))
+        del data  # hundreds of MB at 10M pairs: give them back
+        await _in_thread(release_free_memory)
         if saved:
             log.info(
                 "stored index snapshot at revision %d (%d pairs, %d bytes)",
                 revision,
                 pairs,
-                len(data),
+                size,
             )
         return saved
 

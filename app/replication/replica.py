@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from anyio import to_thread
 
 from app.domain import Change
-from app.index import HashtagIndex, VisibilityIndex
+from app.index import Compacted, HashtagIndex, VisibilityIndex
+from app.memory import release_free_memory
 from app.replication.indexes import Indexes
 
 log = logging.getLogger("withheld.replica")
@@ -83,9 +84,8 @@ class Replica:
         except RuntimeError:
             index.compact()
             return
-        work = index.begin_compaction()
 
-        async def compact_aside() -> None:
+        async def compact_aside(work: Callable[[], Compacted]) -> None:
             try:
                 compacted = await to_thread.run_sync(work)
             except Exception:
@@ -97,8 +97,12 @@ class Replica:
                 raise
             if index in self.indexes.all():  # not replaced by a reload meanwhile
                 index.finish_compaction(compacted)
+            del compacted, work  # the old structures and the build's temporaries
+            await to_thread.run_sync(release_free_memory)
 
-        self._compaction = loop.create_task(compact_aside(), name="withheld-compact")
+        self._compaction = loop.create_task(
+            compact_aside(index.begin_compaction()), name="withheld-compact"
+        )
 
     async def settle(self) -> None:
         """Wait for a background compaction to end (before shutting down)."""

@@ -33,8 +33,11 @@ def save(
     ).first()
     if exists is not None:
         return False
+    # The values as parameters, not in the statement: the engine caches a compiled statement
+    # with the statement it compiled, and a value inside would keep its hundreds of MB alive.
     session.execute(
-        insert(IndexSnapshot).values(revision=revision, pairs=pairs, data=data, created_at=now)
+        insert(IndexSnapshot),
+        {"revision": revision, "pairs": pairs, "data": data, "created_at": now},
     )
     keep_from = session.execute(
         select(IndexSnapshot.revision)
