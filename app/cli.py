@@ -65,10 +65,10 @@ def _serve_granian(args: argparse.Namespace, *, json_logs: bool) -> None:
     from granian.log import LogLevels
 
     Granian(
-        "app.main:app",
+        "app.main:rsgi_app",
         address=args.host,
         port=args.port,
-        interface=Interfaces.ASGI,
+        interface=Interfaces.RSGI,
         workers=args.workers,
         log_level=LogLevels.info,
         log_dictconfig=server_log_config(GRANIAN_LOGGERS) if json_logs else None,

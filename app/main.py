@@ -1,4 +1,4 @@
-"""The application: ``uvicorn app.main:app``.
+"""The application: ``uvicorn app.main:app``, or ``granian --interface rsgi app.main:rsgi_app``.
 
 Request flow: ``FastPath`` (the hot path: well-formed ``GET``/``POST /visible`` answered
 from memory) → ``RequestMetrics`` → ``RevisionHeader`` → ``BodyLimit`` → FastAPI (everything
@@ -35,6 +35,7 @@ from app.db import Database
 from app.edge.fast_path import FastPath
 from app.edge.layers import BodyLimit, RevisionHeader
 from app.edge.metrics import Metrics, RequestMetrics, metrics_dir
+from app.edge.rsgi import RsgiApp
 from app.index import COMPILED_PROBE
 from app.logs import configure_logging
 from app.migrate import require_head, upgrade_to_head
@@ -171,3 +172,5 @@ def create_app(settings: Settings | None = None) -> WithheldApp:
 service = create_app()
 # What `uvicorn app.main:app` serves: the service's ASGI coroutine function (see WithheldApp).
 app = service.asgi
+# What `granian --interface rsgi app.main:rsgi_app` serves: the same service, natively in RSGI.
+rsgi_app = RsgiApp(service)

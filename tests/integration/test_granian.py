@@ -1,6 +1,7 @@
-"""Granian holds the whole HTTP contract that uvicorn does: the same answers byte for byte on one
-database, counters that add up across its workers, a clean exit on SIGTERM, and `withheld serve
---server granian`. Every server listens on 127.0.0.1 only."""
+"""Granian holds the whole HTTP contract that uvicorn does, under its ASGI interface
+(``app.main:app``) and its RSGI one (``app.main:rsgi_app``) alike: the same answers byte for
+byte on one database, counters that add up across its workers, a clean exit on SIGTERM, and
+`withheld serve --server granian` (RSGI). Every server listens on 127.0.0.1 only."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ from tests.support.tokens import AUTH, SERVER_TOKENS_ENV
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
+
+# Granian's two interfaces: every test here runs under both.
+GRANIAN_KINDS = pytest.mark.parametrize("granian_kind", ["granian", "granian-rsgi"])
 
 JSON = {"content-type": "application/json"}
 MAX_BODY = 8 * 1024 * 1024  # WITHHELD_MAX_BODY_BYTES default
@@ -139,6 +143,42 @@ CALLS: dict[str, Call] = {
     "batch too many ids chunked": Call("POST", "/visible", 422, TOO_MANY, JSON, True),
     "body too large": Call("POST", "/visible", 413, TOO_LARGE, JSON),
     "body too large chunked": Call("POST", "/visible", 413, TOO_LARGE, JSON, True),
+    # posts: the lookup, its bad input, the batch
+    "post withheld": Call("GET", "/visible?account=12&post=99&country=IN", 200),
+    "post of a withheld author": Call("GET", "/visible?account=13&post=98&country=FR", 200),
+    "post visible": Call("GET", "/visible?account=14&post=97&country=IN", 200),
+    "post without account": Call("GET", "/visible?post=99&country=IN", 422),
+    "post leading zero": Call("GET", "/visible?account=12&post=099&country=IN", 422),
+    "post batch": Call(
+        "POST",
+        "/visible",
+        200,
+        _json({"country": "IN", "posts": [{"post": "99", "account": "12"}] * 3}),
+        JSON,
+    ),
+    "post batch spaced": Call(
+        "POST",
+        "/visible",
+        200,
+        b'{"country": "in", "posts": [{"post": "99", "account": "14"}]}',
+        JSON,
+    ),
+    "post batch without account": Call(
+        "POST", "/visible", 422, _json({"country": "IN", "posts": [{"post": "99"}]}), JSON
+    ),
+    "post rules": Call("GET", "/posts/99/withholdings", 200),
+    # hashtags: percent-encoded UTF-8 in paths and queries
+    "hashtag restricted": Call("GET", "/hashtags/eligible?hashtag=%23Farmers&country=IN", 200),
+    "hashtag full-width": Call("GET", "/hashtags/eligible?hashtag=%EF%BC%A6armers&country=IN", 200),
+    "hashtag invalid": Call("GET", "/hashtags/eligible?hashtag=a-b&country=IN", 422),
+    "hashtag restrictions": Call("GET", "/hashtags/%23FARMERS/restrictions", 200),
+    "hashtag batch": Call(
+        "POST",
+        "/hashtags/eligible",
+        200,
+        _json({"country": "IN", "hashtags": ["#Farmers", "cricket", "किसान_आंदोलन"]}),
+        JSON,
+    ),
     # rules: reads, and writes refused before they change anything
     "rules of an account": Call("GET", "/accounts/12/withholdings", 200),
     "rules with lifted": Call("GET", "/accounts/12/withholdings?include_lifted=true", 200),
@@ -192,9 +232,10 @@ def _wait_for(http: httpx.Client, base: str, revision: str) -> None:
     assert answer.headers["x-withheld-revision"] == revision
 
 
-def test_granian_and_uvicorn_give_the_same_answers(database_url: str) -> None:
+@GRANIAN_KINDS
+def test_granian_and_uvicorn_give_the_same_answers(database_url: str, granian_kind: str) -> None:
     with (
-        running(database_url, kinds=["uvicorn", "granian"], env=SERVER_TOKENS_ENV) as (
+        running(database_url, kinds=["uvicorn", granian_kind], env=SERVER_TOKENS_ENV) as (
             uvicorn,
             granian,
         ),
@@ -211,6 +252,17 @@ def test_granian_and_uvicorn_give_the_same_answers(database_url: str) -> None:
             )
             assert seeded.status_code == 201, seeded.text
             revision = seeded.headers["x-withheld-revision"]
+        seeded = http.put(
+            f"{uvicorn.url}/posts/99/withholdings/IN",
+            json={"reason": "seed", "account": "12"},
+            headers=AUTH,
+        )
+        assert seeded.status_code == 201, seeded.text
+        seeded = http.put(
+            f"{uvicorn.url}/hashtags/farmers/restrictions/IN", json={"reason": "seed"}, headers=AUTH
+        )
+        assert seeded.status_code == 201, seeded.text
+        revision = seeded.headers["x-withheld-revision"]
         for server in (uvicorn, granian):
             _wait_for(http, server.url, revision)
 
@@ -226,7 +278,7 @@ def test_granian_and_uvicorn_give_the_same_answers(database_url: str) -> None:
         assert written.status_code == 201, written.text
         assert written.headers["content-type"] == "application/json"
         revision = written.headers["x-withheld-revision"]
-        assert int(revision) == len(SEEDED) + 1
+        assert int(revision) == len(SEEDED) + 3
         read = Call("GET", f"/visible?account=14&country=FR&min_revision={revision}", 200)
         via_uvicorn, via_granian = read.send(http, uvicorn.url), read.send(http, granian.url)
         _assert_same("read your write", via_uvicorn, via_granian)
@@ -258,11 +310,14 @@ def test_granian_and_uvicorn_give_the_same_answers(database_url: str) -> None:
 # -- b) several workers -----------------------------------------------------------------------
 
 
-def test_granian_counters_add_up_across_two_workers(database_url: str, tmp_path: Path) -> None:
+@GRANIAN_KINDS
+def test_granian_counters_add_up_across_two_workers(
+    database_url: str, tmp_path: Path, granian_kind: str
+) -> None:
     folder = tmp_path / "metrics"
     env = {"WITHHELD_METRICS_DIR": str(folder)}
     with running(
-        database_url, kinds=["granian"], workers=[2], env={**SERVER_TOKENS_ENV, **env}
+        database_url, kinds=[granian_kind], workers=[2], env={**SERVER_TOKENS_ENV, **env}
     ) as (server,):
         send_traffic(server.url, folder)
         answered = requests_by_worker(folder, "/visible", "GET", "200")
@@ -305,13 +360,14 @@ def _read_by_the_server(sock: socket.socket) -> bool:
     return client_side[0] == 0 and server_side[1] == 0
 
 
+@GRANIAN_KINDS
 def test_sigterm_lets_granian_answer_what_it_started_and_exit_0(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, granian_kind: str
 ) -> None:
     folder = tmp_path / "metrics"
     env = {"WITHHELD_METRICS_DIR": str(folder)}
     with running(
-        database_url, kinds=["granian"], workers=[2], env={**SERVER_TOKENS_ENV, **env}
+        database_url, kinds=[granian_kind], workers=[2], env={**SERVER_TOKENS_ENV, **env}
     ) as (server,):
 
         def workers() -> set[int]:

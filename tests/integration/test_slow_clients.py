@@ -1,7 +1,7 @@
 """A client that sends the headers and part of a body, then stops, gets 408 once
 ``WITHHELD_REQUEST_READ_TIMEOUT_S`` pass without progress, and its connection is closed; other
-requests are served meanwhile. Under uvicorn and granian alike, on the fast path's POST /visible
-and on a FastAPI route."""
+requests are served meanwhile. Under uvicorn and granian (ASGI and RSGI) alike, on the fast
+path's POST /visible and on a FastAPI route."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def _complete(response: bytes) -> bool:
     return False
 
 
-@pytest.mark.parametrize("kind", ["uvicorn", "granian"])
+@pytest.mark.parametrize("kind", ["uvicorn", "granian", "granian-rsgi"])
 @pytest.mark.parametrize("path", ["/visible", "/withholdings/bulk"])
 def test_a_stalled_body_gets_408_and_its_connection_closed(
     database_url: str, kind: str, path: str

@@ -48,16 +48,27 @@ def poll_readyz(
     return False
 
 
+# How each kind of server is started: its module, and granian's interface.
+SERVER_KINDS = {
+    "uvicorn": ("uvicorn", []),
+    "granian": ("granian", ["--interface", "asgi"]),
+    "granian-rsgi": ("granian", ["--interface", "rsgi"]),
+}
+# What each kind serves of the service: RSGI has its own entry point.
+SERVICE_TARGETS = {"granian-rsgi": "app.main:rsgi_app"}
+
+
 def server_command(
     target: str, *, port: int, workers: int = 1, kind: str = "uvicorn", cpu: int | None = None
 ) -> list[str]:
-    """uvicorn or granian serving the ASGI ``target`` on 127.0.0.1, no access log, warnings
-    only; pinned to ``cpu`` when given (uvicorn picks uvloop/httptools when installed)."""
-    interface = ["--interface", "asgi"] if kind == "granian" else []
+    """uvicorn or granian (ASGI, or ``granian-rsgi``) serving ``target`` on 127.0.0.1, no access
+    log, warnings only; pinned to ``cpu`` when given (uvicorn picks uvloop/httptools when
+    installed)."""
+    module, interface = SERVER_KINDS[kind]
     command = [
         sys.executable,
         "-m",
-        kind,
+        module,
         *interface,
         target,
         "--host",
@@ -92,9 +103,8 @@ class ServerProcess:
             "WITHHELD_LOG_LEVEL": "INFO",
             **(env or {}),
         }
-        command = server_command(
-            "app.main:app", port=self.port, workers=workers, kind=server, cpu=cpu
-        )
+        target = SERVICE_TARGETS.get(server, "app.main:app")
+        command = server_command(target, port=self.port, workers=workers, kind=server, cpu=cpu)
         if log_path is None:
             handle, name = tempfile.mkstemp(prefix="withheld-server-", suffix=".log")
             os.close(handle)
