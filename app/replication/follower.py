@@ -155,7 +155,7 @@ class ChangelogFollower:
                     await self.load()
                     continue
                 if changes:
-                    self.replica.apply(changes)
+                    await self.replica.apply_in_slices(changes)
                 if len(changes) < FETCH_LIMIT or self.replica.revision >= head:
                     return
                 if self._stopping.is_set():
@@ -174,7 +174,7 @@ class ChangelogFollower:
         Applies the write's own changes when they follow on directly; otherwise (another process
         wrote in between) catches up from the changelog, waiting at most the configured bound.
         """
-        if result.changes and self.replica.apply(result.changes):
+        if result.changes and await self.replica.apply_in_slices(result.changes):
             return
         if self.replica.revision >= result.revision:
             return
