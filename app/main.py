@@ -39,6 +39,7 @@ from app.edge.rsgi import RsgiApp
 from app.index import COMPILED_PROBE
 from app.logs import configure_logging
 from app.migrate import require_head, upgrade_to_head
+from app.process import tune_for_serving
 from app.replication.follower import ChangelogFollower
 from app.replication.replica import Replica
 from app.runtime import Runtime
@@ -69,6 +70,7 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
             await to_thread.run_sync(require_head, db.engine)
         follower = ChangelogFollower(db, replica, settings, on_db_error=metrics.stats.db_error)
         await follower.load()
+        tune_for_serving()
         follower.start()
         publisher = asyncio.create_task(metrics.publish_forever(), name="withheld-metrics")
         lag_probe = asyncio.create_task(metrics.probe_loop_lag_forever(), name="withheld-lag")
