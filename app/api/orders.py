@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from app.api.deps import OPTIONAL_AUTH, AdminDep, ReaderDep, RuntimeDep
 from app.api.error_responses import AUTHOR_CONFLICT, ERRORS, INVALID_TOKEN, READ_ERRORS
 from app.api.responses import JsonResponse
+from app.api.sliced_bodies import sliced_post
 from app.api.transactions import REVISION_HEADER, read, write
 from app.limits import MAX_ORDERS_PAGE
 from app.schemas.common import Authority, Cursor, ErrorResponse, Instant, OrderId, ViewerCountry
@@ -128,7 +129,8 @@ async def get_order(runtime: RuntimeDep, reader: ReaderDep, order_id: OrderPath)
     return OrderRead.model_validate(await read(runtime, work))
 
 
-@router.post(
+@sliced_post(
+    router,
     "/orders/{id}/decisions",
     response_model=DecisionsRead,
     status_code=status.HTTP_201_CREATED,
