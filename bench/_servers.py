@@ -19,9 +19,11 @@ from typing import Literal
 
 from tests.support.servers import ROOT, free_port, poll_readyz, server_command
 
-ServerKind = Literal["uvicorn", "granian"]
+ServerKind = Literal["uvicorn", "granian", "granian-rsgi"]
 APP = "app.main:app"
 BARE = "bench.bare_app:app"
+# Under RSGI each has its own entry point.
+_RSGI_TARGETS = {APP: "app.main:rsgi_app", BARE: "bench.bare_app:rsgi_app"}
 
 
 def shown(command: list[str], env: dict[str, str] | None = None) -> str:
@@ -48,7 +50,8 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(env or {})
-        self.command = server_command(target, port=self.port, kind=kind, cpu=cpu)
+        served = _RSGI_TARGETS.get(target, target) if kind == "granian-rsgi" else target
+        self.command = server_command(served, port=self.port, kind=kind, cpu=cpu)
         label = "bare" if target == BARE else "app"
         self.log_path = log_dir / f"{kind}-{label}-{self.port}.log"
         self._log = self.log_path.open("ab")

@@ -7,6 +7,9 @@ alone. No routing, no parsing, no framework:
 
     .venv/bin/python -m uvicorn bench.bare_app:app --no-access-log --log-level warning
     .venv/bin/python -m granian --interface asgi bench.bare_app:app --log-level warning
+    .venv/bin/python -m granian --interface rsgi bench.bare_app:rsgi_app --log-level warning
+
+``rsgi_app`` is the same under granian's RSGI interface: the ceiling for any Python app there.
 """
 
 from __future__ import annotations
@@ -43,3 +46,14 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+_RSGI_HEADERS: Final = [("content-type", "application/json")]
+
+
+async def rsgi_app(scope: Any, protocol: Any) -> None:
+    """The same answer through RSGI (granian sets content-length for a whole body)."""
+    if scope.proto == "http":
+        if scope.method not in _BODYLESS:
+            await protocol()
+        protocol.response_bytes(200, _RSGI_HEADERS, BODY)

@@ -184,6 +184,10 @@ class Suite:
             "1b": Row("1b", "GET /visible throughput, granian", "req/s", target="≥ 0.85x bare"),
             "2a": Row("2a", "GET /visible p99 at 80% of peak, uvicorn", "ms", target="< 5 ms"),
             "2b": Row("2b", "GET /visible p99 at 80% of peak, granian", "ms", target="< 5 ms"),
+            "1d": Row(
+                "1d", "GET /visible throughput, granian RSGI", "req/s", target="≥ 0.85x bare RSGI"
+            ),
+            "2c": Row("2c", "GET /visible p99 at 80% of peak, granian RSGI", "ms", target="< 5 ms"),
             "3": Row(
                 "3",
                 "POST /visible 10,000 ids, client wall time",
@@ -192,7 +196,7 @@ class Suite:
             ),
         }
         if self.wrk is None:
-            for key in ("1a", "1b", "2a", "2b"):
+            for key in ("1a", "1b", "1d", "2a", "2b", "2c"):
                 rows[key].skip(INSTALL_HINT)
         work = bench_index.make_workload(HTTP_RULES, SEED)
         paths = lookup_paths(work)
@@ -218,6 +222,7 @@ class Suite:
         servers: list[tuple[ServerKind, str, str]] = [
             ("uvicorn", "1a", "2a"),
             ("granian", "1b", "2b"),
+            ("granian-rsgi", "1d", "2c"),
         ]
         for kind, peak_key, latency_key in servers:
             try:

@@ -1,0 +1,299 @@
+"""Stalls: GET /visible's p99 and longest answer while a legal order lands.
+
+    .venv/bin/python -m bench.stalls [--only NAME ...] [--rules N] [--compaction-pairs N]
+
+The service runs on SQLite with ``--rules`` account rules (default 100,000), alone on CPU 1;
+wrk (``-t1 -c8``, 12 s) asks GET /visible on CPU 0 and, 3 s in, one of these happens:
+
+- ``quiet``: nothing (the baseline, same server, same run);
+- ``bulk_here``: a 100,000-item ``POST /withholdings/bulk`` to this server;
+- ``bulk_other``: the same to a second server on the same database (CPU 0), which this one only
+  follows through the changelog;
+- ``decisions``: 10,000 decisions on one order (``POST /orders/{id}/decisions``) to this server;
+- ``expiry``: 100,000 rules written beforehand (through the other server) all expire at once;
+- ``compaction``: at ``--compaction-pairs`` pairs (default 10M), new accounts through the other
+  server until this one's ordinal delta compacts (that server's own first start is not timed).
+
+Prints a table (p99, longest, throughput, beside quiet) and one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+import orjson
+
+from bench import bench_index
+from bench._data import load_sqlite, lookup_paths
+from bench._servers import APP, Server
+from bench._wrk import WrkResult, require_wrk, rotating_script, wrk_command
+from tests.support.tokens import ADMIN_TOKEN, AUTH
+
+SEED = 20_240_601
+SERVER_CPU, CLIENT_CPU = 1, 0
+RUN_S, WRITE_AT_S = 12, 3.0
+CONNECTIONS = 8
+BULK_ITEMS = 100_000
+DECISIONS = 10_000
+EXPIRING = 100_000
+TARGET_P99_MS, TARGET_MAX_MS = 5.0, 25.0
+SCENARIOS = ("quiet", "bulk_here", "bulk_other", "decisions", "expiry", "compaction")
+ENV = {
+    "WITHHELD_ADMIN_TOKENS": f"bench:{ADMIN_TOKEN}",
+    "WITHHELD_LOG_LEVEL": "WARNING",
+    # Snapshots are stored 1 s after a start and then every 50k changes: not what is measured.
+    "WITHHELD_SNAPSHOT_CHECK_S": "3600",
+}
+
+
+@dataclass
+class Figure:
+    scenario: str
+    p99_ms: float
+    max_ms: float
+    rps: float
+    errors: int
+    write_s: float | None
+    note: str = ""
+
+
+def _fresh_ids(count: int, seed: int) -> list[str]:
+    """Account ids no workload uses (above 2**62)."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(2**62, 2**63 - 1, size=count, dtype=np.int64)
+    unique: list[str] = np.unique(ids).astype(str).tolist()
+    return unique
+
+
+def _bulk_body(accounts: list[str], *, expires_at: str | None = None) -> bytes:
+    items = [{"account": account, "country": "IN"} for account in accounts]
+    body: dict[str, object] = {"reason": "bench: stalls", "items": items}
+    if expires_at is not None:
+        body["expires_at"] = expires_at
+    return orjson.dumps(body)
+
+
+def _post(url: str, body: bytes) -> None:
+    response = httpx.post(
+        url, content=body, headers={**AUTH, "content-type": "application/json"}, timeout=600
+    )
+    if response.status_code >= 300:
+        raise RuntimeError(f"{url}: {response.status_code} {response.text[:300]}")
+
+
+class Bench:
+    def __init__(self, workdir: Path, rules: int) -> None:
+        self.dir = workdir
+        self.rules = rules
+        work = bench_index.make_workload(rules, SEED)
+        self.work = work
+        self.script = rotating_script(
+            workdir / "stalls.lua", [path for path, _ in lookup_paths(work)]
+        )
+
+    def database(self, name: str, pairs: int) -> str:
+        path = self.dir / f"{name}.db"
+        work = self.work if pairs == self.rules else bench_index.make_workload(pairs, SEED)
+        load_sqlite(path, work.accounts, work.countries)
+        return f"sqlite:///{path}"
+
+    def server(self, url: str, cpu: int) -> Server:
+        server = Server(APP, cpu=cpu, env={**ENV, "WITHHELD_DATABASE_URL": url}, log_dir=self.dir)
+        server.wait_ready(300)
+        return server
+
+    def measure(self, scenario: str, server: Server, write: Callable[[], None] | None) -> Figure:
+        """wrk against ``server`` for RUN_S; ``write`` runs WRITE_AT_S into it."""
+        command = wrk_command(
+            server.url,
+            self.script,
+            duration_s=RUN_S,
+            connections=CONNECTIONS,
+            threads=1,
+            cpu=CLIENT_CPU,
+        )
+        load = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        took = None
+        try:
+            time.sleep(WRITE_AT_S)
+            if write is not None:
+                started = time.perf_counter()
+                write()
+                took = time.perf_counter() - started
+        finally:
+            out, err = load.communicate(timeout=RUN_S + 60)
+        line = next((row for row in out.splitlines() if row.startswith("WRK_RESULT ")), None)
+        if line is None:
+            raise RuntimeError(f"wrk failed: {err.strip()}")
+        fields = dict(part.split("=", 1) for part in line.split()[1:])
+        result = WrkResult(
+            requests=int(fields["requests"]),
+            duration_s=int(fields["duration_us"]) / 1e6,
+            errors=sum(int(fields[k]) for k in ("connect", "read", "write", "timeout")),
+            non_2xx=int(fields["status"]),
+            p50_ms=float(fields["p50_us"]) / 1e3,
+            p90_ms=float(fields["p90_us"]) / 1e3,
+            p99_ms=float(fields["p99_us"]) / 1e3,
+            p999_ms=float(fields["p999_us"]) / 1e3,
+            mean_ms=float(fields["mean_us"]) / 1e3,
+            max_ms=float(fields["max_us"]) / 1e3,
+        )
+        return Figure(
+            scenario,
+            round(result.p99_ms, 3),
+            round(result.max_ms, 3),
+            round(result.rps),
+            result.errors + result.non_2xx,
+            None if took is None else round(took, 3),
+        )
+
+
+def _wait_revision(server: Server, revision: int, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if int(httpx.get(f"{server.url}/readyz", timeout=10).headers["x-withheld-revision"]) >= (
+            revision
+        ):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{server.url} did not reach revision {revision}")
+
+
+def run(only: list[str], rules: int, compaction_pairs: int) -> list[Figure]:
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="withheld-stalls-") as folder:
+        bench = Bench(Path(folder), rules)
+        url = bench.database("stalls", rules)
+        here = bench.server(url, SERVER_CPU)
+        other = bench.server(url, CLIENT_CPU)
+        try:
+            fresh = iter(_fresh_ids(BULK_ITEMS * 3 + DECISIONS + EXPIRING, SEED + 7))
+            if "quiet" in only:
+                figures.append(bench.measure("quiet", here, None))
+            if "bulk_here" in only:
+                body = _bulk_body([next(fresh) for _ in range(BULK_ITEMS)])
+                figures.append(
+                    bench.measure(
+                        "bulk_here", here, lambda: _post(f"{here.url}/withholdings/bulk", body)
+                    )
+                )
+            if "bulk_other" in only:
+                body = _bulk_body([next(fresh) for _ in range(BULK_ITEMS)])
+
+                def bulk_other() -> None:
+                    _post(f"{other.url}/withholdings/bulk", body)
+
+                figures.append(bench.measure("bulk_other", here, bulk_other))
+            if "decisions" in only:
+                order = httpx.post(
+                    f"{here.url}/orders",
+                    json={
+                        "country": "IN",
+                        "authority": "MeitY",
+                        "legal_basis": "IT Act s.69A",
+                        "reference": "BENCH/STALLS",
+                        "received_at": "2021-02-01T09:30:00Z",
+                    },
+                    headers=AUTH,
+                    timeout=30,
+                ).json()
+                decisions = orjson.dumps(
+                    {
+                        "decisions": [
+                            {"account": next(fresh), "action": "withhold"} for _ in range(DECISIONS)
+                        ]
+                    }
+                )
+                figures.append(
+                    bench.measure(
+                        "decisions",
+                        here,
+                        lambda: _post(f"{here.url}/orders/{order['id']}/decisions", decisions),
+                    )
+                )
+            if "expiry" in only:
+                # Written before the run through the other server, due WRITE_AT_S + 1 s into it.
+                expires = datetime.now(UTC) + timedelta(seconds=60)
+                body = _bulk_body(
+                    [next(fresh) for _ in range(EXPIRING)],
+                    expires_at=expires.isoformat().replace("+00:00", "Z"),
+                )
+                _post(f"{other.url}/withholdings/bulk", body)
+                head = int(httpx.get(f"{other.url}/readyz").headers["x-withheld-revision"])
+                _wait_revision(here, head)
+                delay = (expires - datetime.now(UTC)).total_seconds() - WRITE_AT_S - 1
+                time.sleep(max(0.0, delay))
+                figure = bench.measure("expiry", here, None)
+                figure.note = "the rules' expires_at fell 1 s after the write point"
+                figures.append(figure)
+        finally:
+            here.stop()
+            other.stop()
+        if "compaction" in only:
+            figures.append(_compaction(bench, compaction_pairs))
+    return figures
+
+
+def _compaction(bench: Bench, pairs: int) -> Figure:
+    url = bench.database("compaction", pairs)
+    here = bench.server(url, SERVER_CPU)
+    other = bench.server(url, CLIENT_CPU)
+    try:
+        # The delta compacts at max(65536, base / 16) new ids: write all but the last 1,000 first,
+        # let this server apply them, then the last ones during the run.
+        due = max(65_536, pairs // 16)
+        ids = _fresh_ids(due + 2_000, SEED + 11)
+        for start in range(0, len(ids) - 1_000, BULK_ITEMS):
+            chunk = ids[start : min(start + BULK_ITEMS, len(ids) - 1_000)]
+            _post(f"{other.url}/withholdings/bulk", _bulk_body(chunk))
+        head = int(httpx.get(f"{other.url}/readyz").headers["x-withheld-revision"])
+        _wait_revision(here, head, timeout_s=300)
+        last = _bulk_body(ids[-1_000:])
+        figure = bench.measure(
+            "compaction", here, lambda: _post(f"{other.url}/withholdings/bulk", last)
+        )
+        figure.note = f"{pairs:,} pairs; the delta reaches max(65536, base/16) = {due:,} ids"
+        return figure
+    finally:
+        here.stop()
+        other.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", action="append", choices=SCENARIOS)
+    parser.add_argument("--rules", type=int, default=100_000)
+    parser.add_argument("--compaction-pairs", type=int, default=10_000_000)
+    options = parser.parse_args()
+    if require_wrk() is None:
+        raise SystemExit("wrk not found: apt-get install wrk")
+    only = options.only or list(SCENARIOS)
+    if "quiet" not in only:
+        only.insert(0, "quiet")
+    figures = run(only, options.rules, options.compaction_pairs)
+    quiet = figures[0]
+    print(f"GET /visible at {CONNECTIONS} connections, {options.rules:,} rules, while …")
+    print(f"{'scenario':<12} {'p99 ms':>8} {'max ms':>8} {'req/s':>8} {'write s':>8}  result")
+    for figure in figures:
+        met = figure.p99_ms <= TARGET_P99_MS and figure.max_ms <= TARGET_MAX_MS
+        verdict = "—" if figure is quiet else ("met" if met else "MISS")
+        took = "" if figure.write_s is None else f"{figure.write_s:.2f}"
+        print(
+            f"{figure.scenario:<12} {figure.p99_ms:>8.2f} {figure.max_ms:>8.2f} "
+            f"{figure.rps:>8,.0f} {took:>8}  {verdict} {figure.note}"
+        )
+    print(json.dumps([asdict(figure) for figure in figures]))
+
+
+if __name__ == "__main__":
+    main()
