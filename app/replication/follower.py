@@ -174,8 +174,13 @@ class ChangelogFollower:
         Applies the write's own changes when they follow on directly; otherwise (another process
         wrote in between) catches up from the changelog, waiting at most the configured bound.
         """
-        if result.changes and await self.replica.apply_in_slices(result.changes):
-            return
+        if result.changes:
+            # Under the catch-up lock: the follower, seeing the head move, would otherwise read
+            # the same changes back from the database while these are applied.
+            async with self._catch_up_lock:
+                applied = await self.replica.apply_in_slices(result.changes)
+            if applied:
+                return
         if self.replica.revision >= result.revision:
             return
         self.wake()
