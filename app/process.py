@@ -27,7 +27,16 @@ SWITCH_INTERVAL_S: Final = 0.001
 GC_THRESHOLDS: Final = (700, 10, 1000)
 
 
+_tuned = False
+
+
 def tune_for_serving() -> None:
+    """Once per process (an app started again in the same process, as tests do, changes
+    nothing more)."""
+    global _tuned
+    if _tuned:
+        return
+    _tuned = True
     gc.collect()  # what start-up left as garbage is freed, not frozen
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
