@@ -45,6 +45,8 @@ from app.services import withholdings as withholding_service
 log = logging.getLogger("withheld.sync")
 
 FETCH_LIMIT = 10_000
+# Rules (and hashtag restrictions) lifted by one expiry transaction.
+EXPIRE_BATCH = 5_000
 MAX_BACKOFF_S = 1.0
 FIRST_SNAPSHOT_CHECK_S = 1.0
 DB_ERRORS = (SQLAlchemyError, psycopg.Error, OSError)
@@ -219,19 +221,25 @@ class ChangelogFollower:
 
     async def _expire_loop(self) -> None:
         while await self._pause(self.settings.expiry_interval_s):
-            if not self._quick.expiry_may_be_due(datetime.now(UTC)):
-                continue
-            try:
-                result = await _in_thread(self._expire_once)
-            except DB_ERRORS as error:
-                self._report_failure("expiry", error)
-                continue
-            except Exception:
-                log.exception("expiry failed unexpectedly; retrying")
-                continue
-            if result is not None and result.changes:
+            # A backlog (100k rules due at one instant) is lifted batch after batch, not one
+            # batch per interval: each rule must be lifted within 2 s of its expiry.
+            while not self._stopping.is_set():
+                if not self._quick.expiry_may_be_due(datetime.now(UTC)):
+                    break
+                try:
+                    result = await _in_thread(self._expire_once)
+                except DB_ERRORS as error:
+                    self._report_failure("expiry", error)
+                    break
+                except Exception:
+                    log.exception("expiry failed unexpectedly; retrying")
+                    break
+                if result is None or not result.changes:
+                    break
                 log.info("expired %d rule(s)", len(result.changes))
                 await self.absorb(result)
+                if len(result.changes) < EXPIRE_BATCH:
+                    break
 
     def _expire_once(self) -> WriteResult | None:
         now = datetime.now(UTC)
@@ -244,8 +252,8 @@ class ChangelogFollower:
         if not due:
             return None
         with self.db.writing() as session:
-            rules = withholding_service.expire_due(session, now=now)
-            restrictions = hashtag_service.expire_due(session, now=now)
+            rules = withholding_service.expire_due(session, now=now, limit=EXPIRE_BATCH)
+            restrictions = hashtag_service.expire_due(session, now=now, limit=EXPIRE_BATCH)
         return WriteResult(
             changes=rules.changes + restrictions.changes, revision=restrictions.revision
         )
