@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 # Items parsed, and items validated, between two yields: each stretch takes a few milliseconds.
-PARSE_SLICE: Final = 1_000
+PARSE_SLICE: Final = 500
 VALIDATE_SLICE: Final = 250
 
 _SPACE: Final = re.compile(r"[ \t\n\r]*")

@@ -26,8 +26,8 @@ from app.replication.indexes import Indexes
 
 log = logging.getLogger("withheld.replica")
 
-# Changes applied in one synchronous stretch: ~1-3 ms of event loop time.
-APPLY_SLICE = 1_000
+# Changes applied in one synchronous stretch: ~1 ms of event loop time.
+APPLY_SLICE = 500
 
 
 class Replica:
