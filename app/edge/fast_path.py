@@ -10,7 +10,7 @@ error. ``tests/integration/test_hotpath.py`` checks the two agree byte for byte.
 The common query (``account=<id>&country=<cc>``, nothing else) is answered in one call:
 ``QueryAnswerer.answer(query, index.probe)`` (``app/index/_probe.c``) parses it, looks the
 account up and writes the body. Without a C compiler, ``answer_common_query`` does the same in
-Python. Any other query that the fast path may answer goes through ``_answer_other``.
+Python. Any other query that the fast path may answer goes through ``answer_other_query``.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ class FastPath:
         batch = self._batch
         answer = answer_query
         answer_for_post = answer_post
-        answer_other = self._answer_other
+        answer_other = self.answer_other_query
         record_latency = self.stats.bind("/visible", "GET", 200).append
         seen_revision = -1
         revision_header = (b"x-withheld-revision", b"0")
@@ -238,7 +238,7 @@ class FastPath:
 
         return visibility_fast_path
 
-    def _answer_other(self, query: bytes) -> bytes | None:
+    def answer_other_query(self, query: bytes) -> bytes | None:
         """The body for a query the fast path may answer in another shape (a post's lookup,
         parameters in another order, ``min_revision`` already reached), else None: the route
         answers."""

@@ -101,7 +101,7 @@ class RsgiApp:
         """The per-request callable (a closure, as the ASGI fast path is: see ``FastPath``)."""
         service = self.service
         replica = service.replica
-        answer_other = service._answer_other
+        answer_other = service.answer_other_query
         record_latency = service.stats.bind("/visible", "GET", 200).append
         via_asgi = self._via_asgi
         seen_revision = -1
