@@ -141,9 +141,17 @@ def run_wrk(
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=duration_s + 30, check=False
     )
-    line = next((row for row in done.stdout.splitlines() if row.startswith("WRK_RESULT ")), None)
-    if done.returncode or line is None:
+    result = parse_result(done.stdout)
+    if done.returncode or result is None:
         raise RuntimeError(f"{shown(command)} failed ({done.returncode}): {done.stderr.strip()}")
+    return result
+
+
+def parse_result(output: str) -> WrkResult | None:
+    """The figures of the ``WRK_RESULT`` line our scripts' ``done()`` prints, if any."""
+    line = next((row for row in output.splitlines() if row.startswith("WRK_RESULT ")), None)
+    if line is None:
+        return None
     fields = dict(part.split("=", 1) for part in line.split()[1:])
     errors = sum(int(fields[k]) for k in ("connect", "read", "write", "timeout"))
     return WrkResult(

@@ -36,7 +36,7 @@ import orjson
 from bench import bench_index
 from bench._data import load_sqlite, lookup_paths
 from bench._servers import APP, Server
-from bench._wrk import WrkResult, require_wrk, rotating_script, wrk_command
+from bench._wrk import parse_result, require_wrk, rotating_script, wrk_command
 from tests.support.tokens import ADMIN_TOKEN, AUTH
 
 SEED = 20_240_601
@@ -132,22 +132,9 @@ class Bench:
                 took = time.perf_counter() - started
         finally:
             out, err = load.communicate(timeout=RUN_S + 60)
-        line = next((row for row in out.splitlines() if row.startswith("WRK_RESULT ")), None)
-        if line is None:
+        result = parse_result(out)
+        if result is None:
             raise RuntimeError(f"wrk failed: {err.strip()}")
-        fields = dict(part.split("=", 1) for part in line.split()[1:])
-        result = WrkResult(
-            requests=int(fields["requests"]),
-            duration_s=int(fields["duration_us"]) / 1e6,
-            errors=sum(int(fields[k]) for k in ("connect", "read", "write", "timeout")),
-            non_2xx=int(fields["status"]),
-            p50_ms=float(fields["p50_us"]) / 1e3,
-            p90_ms=float(fields["p90_us"]) / 1e3,
-            p99_ms=float(fields["p99_us"]) / 1e3,
-            p999_ms=float(fields["p999_us"]) / 1e3,
-            mean_ms=float(fields["mean_us"]) / 1e3,
-            max_ms=float(fields["max_us"]) / 1e3,
-        )
         return Figure(
             scenario,
             round(result.p99_ms, 3),
