@@ -118,10 +118,20 @@ class _Write:
     audits: list[AuditRecord] = field(default_factory=list)
 
     def expire(self, rule: Withholding) -> None:
+        """Lift ``rule`` (loaded, due) at its ``expires_at``, on the object."""
         assert rule.expires_at is not None
+        _mark_lifted(rule, at=rule.expires_at, reason=LiftCause.EXPIRED, actor=SYSTEM_EXPIRY_ACTOR)
+        self.expired(rule)
+
+    def expired(self, rule: Withholding | Any) -> None:
+        """Record the lift of a rule that expired (an object, or a row that
+        ``withholdings.lift_due`` lifted in the database already): its change and audit."""
         expires_at = rule.expires_at
+        assert expires_at is not None
         self.entries.append(
-            _mark_lifted(rule, at=expires_at, reason=LiftCause.EXPIRED, actor=SYSTEM_EXPIRY_ACTOR)
+            LogEntry(
+                ChangeOp.LIFT, rule.account_id, rule.country, rule.id, expires_at, post=rule.post_id
+            )
         )
         self.audits.append(
             AuditRecord(
@@ -414,8 +424,9 @@ def withhold_for_order(
 def expire_due(session: Session, *, now: datetime, limit: int = 5000) -> WriteResult:
     """Lift every rule whose ``expires_at`` has passed, recording the lift at that instant."""
     write = _Write(changelog.lock_head(session), now)
-    for rule in withholdings.list_due(session, now=now, limit=limit):
-        write.expire(rule)
+    lifted = withholdings.lift_due(session, now=now, limit=limit, actor=SYSTEM_EXPIRY_ACTOR)
+    for row in lifted:
+        write.expired(row)
     return write.flush_to(session)
 
 
