@@ -34,6 +34,11 @@ hashtags.
    RSS per pair (as 4); a cold start on account and post rules together (first and restart).
 8. ``POST /hashtags/eligible`` with 1,000 hashtags in-process (``bench.hashtags``, pinned like
    1c): the service's server time beside a bare JSON echo of the same body and answer size.
+9. Stalls (``bench.stalls``): ``GET /visible``'s p99 and longest answer while a legal order lands
+   (a 100k bulk here or at another replica, 10,000 decisions, 100k rules expiring at once, a
+   compaction at 10M pairs), beside a quiet run of the same server.
+10. Replica memory (``bench.replica_memory``): RSS of a server started on 10M pairs, first start
+   and restart, less an empty server's.
 
 The server runs on CPU 1, wrk and this process on CPU 0 (``taskset``). All traffic stays on
 127.0.0.1 and every load run is bounded in time. A missed target is a finding, not a failure:
@@ -277,6 +282,73 @@ class Suite:
             f"alone: {figures['handler_ms']:.3f} ms; answers correct: {figures['answers_correct']}"
         )
         return [row]
+
+    def _last_json(self, command: list[str], timeout_s: float) -> Any:
+        """Run a bench module (its own process: it pins its servers itself) and read the JSON
+        line it ends with."""
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout_s, check=False, cwd=ROOT
+        )
+        if done.returncode:
+            raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr else "?")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def stall_rows(self) -> list[Row]:
+        """9: ``bench.stalls``, every scenario beside the quiet run of the same server."""
+        command = [sys.executable, "-m", "bench.stalls"]
+        if self.plan.quick:
+            command += ["--compaction-pairs", "1000000"]
+        figures = self._last_json(command, timeout_s=3600)
+        quiet = next(f for f in figures if f["scenario"] == "quiet")
+        rows = []
+        for n, figure in enumerate(f for f in figures if f["scenario"] != "quiet"):
+            row = Row(
+                f"9{'abcdef'[n]}",
+                f"GET /visible p99 while: {figure['scenario']}",
+                "ms",
+                value=figure["p99_ms"],
+                baseline=quiet["p99_ms"],
+                baseline_label="(quiet)",
+                target="p99 ≤ 5, max ≤ 25 ms",
+                commands=[shown(command)],
+            )
+            row.compare()
+            row.judge(figure["p99_ms"] <= 5 and figure["max_ms"] <= 25)
+            row.notes.append(
+                f"longest answer {figure['max_ms']:.1f} ms (quiet {quiet['max_ms']:.1f}); "
+                f"{figure['rps']:,} req/s (quiet {quiet['rps']:,}); {figure['note']}"
+            )
+            rows.append(row)
+        return rows
+
+    def memory_rows(self) -> list[Row]:
+        """10: ``bench.replica_memory`` at the plan's cold-start size."""
+        command = [
+            sys.executable,
+            "-m",
+            "bench.replica_memory",
+            "--pairs",
+            str(self.plan.cold_pairs),
+        ]
+        figures = self._last_json(command, timeout_s=3600)
+        rows = []
+        for key, start, label in (("10a", "first", "first start"), ("10b", "restart", "restart")):
+            value = figures[f"{start}_bytes_per_pair"]
+            row = Row(
+                key,
+                f"replica RSS per pair, {figures['pairs'] / 1e6:g}M pairs, {label}",
+                "B/pair",
+                value=value,
+                target="≤ 12 B/pair",
+                commands=[shown(command)],
+            )
+            row.judge(value <= 12)
+            row.notes.append(
+                f"RSS {figures[f'{start}_rss_mb']} MB less the empty server's "
+                f"{figures['empty_rss_mb']} MB, 5 s after ready"
+            )
+            rows.append(row)
+        return rows
 
     _cost: dict[str, Any] | None = None
 
@@ -1151,7 +1223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, metavar="PATH", help="write a PNG plot")
     parser.add_argument(
         "--only",
-        choices=["http", "index", "cold", "bulk", "posts", "hashtags"],
+        choices=["http", "index", "cold", "bulk", "posts", "hashtags", "stalls", "memory"],
         action="append",
         help="run only these sections (repeatable)",
     )
@@ -1182,6 +1254,8 @@ def main(argv: list[str] | None = None) -> int:
         ("bulk", "6: bulk import through the API", suite.bulk_rows),
         ("posts", "7: posts: lookups, batch, index, cold start", suite.post_rows),
         ("hashtags", "8: hashtag eligibility batch in-process", suite.hashtag_rows),
+        ("stalls", "9: stalls while an order lands (bench.stalls)", suite.stall_rows),
+        ("memory", "10: replica memory (bench.replica_memory)", suite.memory_rows),
     ]
     rows: list[Row] = []
     for key, name, make in sections:
