@@ -165,8 +165,8 @@ class Database:
     @contextmanager
     def writing_once(self) -> Iterator[Session]:
         """``writing``, on a connection closed afterwards instead of pooled: SQLite's driver
-        keeps the values last bound to each statement it caches, and an index snapshot's are
-        hundreds of MB that a pooled connection would hold for as long as it lives."""
+        keeps the values last bound to each statement it caches, and an index snapshot's would
+        stay resident for as long as a pooled connection lives."""
         with self.engine.connect() as connection:
             bound = connection.execution_options(**{WRITE_OPTION: True})
             with self._write(bind=bound) as session, session.begin():

@@ -1,8 +1,8 @@
 """Hand freed heap memory back to the operating system.
 
 glibc keeps the pages of freed allocations below its mmap threshold, which it raises as large
-blocks are freed: after a cold start or a compaction, the build's temporaries (hundreds of MB
-at 10M pairs) would stay resident in every replica. ``malloc_trim`` releases them.
+blocks are freed: after a cold start or a compaction, the build's temporaries (larger than the
+index itself) would stay resident in every replica. ``malloc_trim`` releases them.
 """
 
 from __future__ import annotations

@@ -3,16 +3,16 @@
 Lookups run on the event loop's thread; database writes run in worker threads that hold the GIL
 while they execute Python. Two interpreter defaults then cost lookups their latency:
 
-- The GIL's switch interval (5 ms): a thread that wants the GIL waits that long for a busy one to
-  let go, so during a large write every lookup can wait 5 ms. At 1 ms the loop gets it back
-  within a millisecond; with no thread busy nothing switches and nothing is lost.
-- The cyclic garbage collector: a full collection scans every tracked object, hundreds of
-  thousands after start-up (modules, the app, the routes), holding the GIL for tens of
-  milliseconds each time a large write's objects trigger one. ``gc.freeze`` moves what exists
+- The GIL's switch interval (5 ms by default): a thread that wants the GIL waits that long for a
+  busy one to let go, so during a large write every lookup can wait as long. At 1 ms the loop gets
+  it back within a millisecond; with no thread busy nothing switches and nothing is lost.
+- The cyclic garbage collector: a full collection scans every tracked object, all those of
+  start-up (modules, the app, the routes) included, holding the GIL throughout, each time a large
+  write's objects trigger one. ``gc.freeze`` moves what exists
   after start-up out of the collector's sight: later collections scan only newer objects. And a
-  large write makes a million objects, which survive long enough to reach the oldest generation
-  and trigger a full collection every ~70k allocations (each 30-100 ms at that size): full
-  collections wait for 1,000 middle-generation ones instead of 10. Cycles of garbage live longer
+  large write's objects survive long enough to reach the oldest generation and trigger full
+  collections over and over, each as long as they are many: full collections wait for 1,000
+  middle-generation ones instead of 10 (``docs/performance.md``). Cycles of garbage live longer
   (the service makes few: its objects are freed by reference counting); nothing is leaked.
 """
 

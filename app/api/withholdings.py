@@ -142,7 +142,7 @@ async def withhold_in_bulk(
     terms, now = terms_of(body), datetime.now(UTC)
 
     def work(session: Session) -> service.BulkOutcome:
-        # In the write's worker thread: 100k tuples are ~20 ms the event loop need not spend.
+        # In the write's worker thread: building 100k tuples is time the event loop need not spend.
         items = [(item.account, item.country, item.post) for item in body.items]
         return service.bulk_withhold(session, items=items, terms=terms, actor=actor, now=now)
 

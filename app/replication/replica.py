@@ -3,7 +3,7 @@
 All mutation happens on the event loop thread, in synchronous stretches (``apply`` never awaits),
 so a request handler running on the same loop sees the index exactly as the changelog up to
 ``revision`` leaves it, never a change half applied: no locks on the hot path. A long batch (a
-100k-rule bulk) is applied in slices (``apply_in_slices``) with the loop free in between, so
+large bulk) is applied in slices (``apply_in_slices``) with the loop free in between, so
 lookups go on meanwhile; each slice moves ``revision`` on, as another replica following the
 changelog page by page would. The one heavy update, compacting the index (long at 10M pairs:
 ``docs/performance.md``), runs in a worker thread on copies; its result is swapped in on the loop
@@ -26,7 +26,7 @@ from app.replication.indexes import Indexes
 
 log = logging.getLogger("withheld.replica")
 
-# Changes applied in one synchronous stretch: ~1 ms of event loop time.
+# Changes applied in one synchronous stretch, short enough that no lookup notices the wait.
 APPLY_SLICE = 500
 
 
@@ -83,7 +83,7 @@ class Replica:
 
     async def apply_in_slices(self, changes: Sequence[Change]) -> bool:
         """``apply``, ``APPLY_SLICE`` changes at a time, yielding to the loop between slices
-        (a slice takes a few milliseconds: no request waits longer)."""
+        (no request waits longer than a slice)."""
         for start in range(0, len(changes), APPLY_SLICE):
             if start:
                 await asyncio.sleep(0)
