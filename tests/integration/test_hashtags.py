@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.support.hashtags import eligible
 from tests.support.tokens import AUTH
 
 ORDER: dict[str, Any] = {
@@ -47,15 +48,6 @@ def lift(client: TestClient, hashtag: str, country: str, **body: Any) -> httpx.R
         "DELETE", _path(hashtag, country), json=body or None, headers=AUTH
     )
     return response
-
-
-def eligible(client: TestClient, hashtag: str, country: str, **params: str) -> bool:
-    response = client.get(
-        "/hashtags/eligible", params={"hashtag": hashtag, "country": country, **params}
-    )
-    assert response.status_code == 200, response.text
-    flag: bool = response.json()["eligible"]
-    return flag
 
 
 def batch(client: TestClient, country: str, hashtags: list[Any]) -> httpx.Response:

@@ -5,7 +5,7 @@ history, and a snapshot carries them (a start from it, plus the changelog after 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,20 +19,12 @@ from app.main import create_app
 from app.replication.indexes import Indexes
 from app.repositories import snapshots
 from tests.support.apps import ClientFactory, make_settings
+from tests.support.hashtags import eligible
 from tests.support.servers import running
 from tests.support.tokens import ADMIN_TOKEN, AUTH
+from tests.support.waiting import wait_until
 
 PROPAGATION_BOUND_S = 1.0
-
-
-def wait_until(condition: Callable[[], bool], *, within_s: float) -> float:
-    """Poll ``condition`` until true; the seconds it took (fails after ``within_s``)."""
-    started = time.monotonic()
-    while not condition():
-        elapsed = time.monotonic() - started
-        assert elapsed <= within_s, f"not true within {within_s} s"
-        time.sleep(0.02)
-    return time.monotonic() - started
 
 
 @contextmanager
@@ -57,15 +49,6 @@ def lift(client: TestClient, hashtag: str, country: str) -> httpx.Response:
         "DELETE", f"/hashtags/{hashtag}/restrictions/{country}", headers=AUTH
     )
     return response
-
-
-def eligible(client: TestClient, hashtag: str, country: str, **params: str) -> bool:
-    response = client.get(
-        "/hashtags/eligible", params={"hashtag": hashtag, "country": country, **params}
-    )
-    assert response.status_code == 200, response.text
-    flag: bool = response.json()["eligible"]
-    return flag
 
 
 def batch_flags(client: TestClient, country: str, hashtags: list[str]) -> list[bool]:
@@ -97,12 +80,12 @@ def test_a_restriction_through_one_app_reaches_another_within_a_second(
     writer, reader = make_client(), make_client()
     assert eligible(reader, "farmersprotest", "IN")
     assert restrict(writer, "%23FarmersProtest", "IN").status_code == 201
-    wait_until(lambda: not eligible(reader, "farmersprotest", "IN"), within_s=PROPAGATION_BOUND_S)
+    wait_until(lambda: not eligible(reader, "farmersprotest", "IN"), timeout=PROPAGATION_BOUND_S)
     assert batch_flags(reader, "IN", ["FarmersProtest", "x"]) == [False, True]
     assert lift(reader, "farmersprotest", "IN").status_code == 204
-    wait_until(lambda: eligible(writer, "farmersprotest", "IN"), within_s=PROPAGATION_BOUND_S)
+    wait_until(lambda: eligible(writer, "farmersprotest", "IN"), timeout=PROPAGATION_BOUND_S)
     assert restrict(writer, "everywhere", "XX").status_code == 201
-    wait_until(lambda: not eligible(reader, "everywhere", "BR"), within_s=PROPAGATION_BOUND_S)
+    wait_until(lambda: not eligible(reader, "everywhere", "BR"), timeout=PROPAGATION_BOUND_S)
 
 
 def test_min_revision_of_a_restriction_reads_it_at_once_through_another_app(
@@ -129,8 +112,8 @@ def test_an_expiry_with_two_apps_is_recorded_once(make_client: ClientFactory) ->
     # app not caught up yet looks "expired" at once, and the first is then given too little time.
     revision = written.headers["x-withheld-revision"]
     eligible(second, "brief", "IN", min_revision=revision)
-    wait_until(lambda: eligible(second, "brief", "IN"), within_s=3.0)
-    wait_until(lambda: eligible(first, "brief", "IN"), within_s=PROPAGATION_BOUND_S)
+    wait_until(lambda: eligible(second, "brief", "IN"), timeout=3.0)
+    wait_until(lambda: eligible(first, "brief", "IN"), timeout=PROPAGATION_BOUND_S)
     changes = first.get("/changes").json()["changes"]
     assert [(c["op"], c["hashtag"]) for c in changes] == [("restrict", "brief"), ("lift", "brief")]
 
@@ -214,7 +197,7 @@ def test_a_restriction_that_expired_while_no_app_ran_is_lifted_after_restart(
         assert restrict(first, "brief", "IN", expires_at=expires.isoformat()).status_code == 201
     time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.1)
     with app_on(database_url) as restarted:
-        wait_until(lambda: eligible(restarted, "brief", "IN"), within_s=2.0)
+        wait_until(lambda: eligible(restarted, "brief", "IN"), timeout=2.0)
         (expired,) = restarted.get(
             "/hashtags/brief/restrictions", params={"include_lifted": "true"}
         ).json()["restrictions"]
@@ -233,7 +216,7 @@ def test_a_snapshot_carries_restrictions_and_a_start_from_it_agrees(database_url
                 with db.reading() as session:
                     return snapshots.latest(session)
 
-            wait_until(lambda: (latest() or (0, b""))[0] >= head, within_s=5.0)
+            wait_until(lambda: (latest() or (0, b""))[0] >= head, timeout=5.0)
             stored = latest()
             assert stored is not None
             indexes = Indexes.from_bytes(stored[1])
