@@ -319,12 +319,12 @@ def test_granian_counters_add_up_across_two_workers(
     with running(
         database_url, kinds=[granian_kind], workers=[2], env={**SERVER_TOKENS_ENV, **env}
     ) as (server,):
-        send_traffic(server.url, folder)
+        traffic = send_traffic(server.url, folder)
         answered = requests_by_worker(folder, "/visible", "GET", "200")
         # Both workers answered lookups, so the totals below are sums over workers.
         assert len(answered) == 2, answered
         assert all(answered), answered
-        assert_two_worker_totals(server.url)
+        assert_two_worker_totals(server.url, traffic)
     assert "Traceback" not in server.output()
 
 

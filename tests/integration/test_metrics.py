@@ -13,5 +13,5 @@ pytestmark = pytest.mark.slow
 
 def test_counters_add_up_across_two_workers(database_url: str) -> None:
     with running(database_url, workers=[2], env=SERVER_TOKENS_ENV) as (server,):
-        send_traffic(server.url, default_folder(server.process.pid))
-        assert_two_worker_totals(server.url)
+        traffic = send_traffic(server.url, default_folder(server.process.pid))
+        assert_two_worker_totals(server.url, traffic)
