@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from app.domain import LiftCause, RuleKey, Subject
+from app.domain import RuleKey, Subject
 from app.models import Withholding
 from app.repositories._bulk import insert_rows
 
@@ -194,45 +194,6 @@ def update_terms(session: Session, rule_ids: Iterable[int], *, values: dict[str,
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-
-
-def lift_due(session: Session, *, now: datetime, limit: int, actor: str) -> list[Any]:
-    """Lift up to ``limit`` active rules whose ``expires_at`` has passed, each at its own
-    ``expires_at``, in set-based UPDATEs (an ORM object per rule made a mass expiry miss its
-    2 s bound); returns the rows lifted: ``id, account_id, post_id, country, expires_at,
-    order_id``, in expiry order."""
-    due = session.execute(
-        select(
-            Withholding.id,
-            Withholding.account_id,
-            Withholding.post_id,
-            Withholding.country,
-            Withholding.expires_at,
-            Withholding.order_id,
-        )
-        .where(
-            Withholding.lifted_at.is_(None),
-            Withholding.expires_at.is_not(None),
-            Withholding.expires_at <= now,
-        )
-        .order_by(Withholding.expires_at, Withholding.id)
-        .limit(limit)
-    ).all()
-    ids = [row.id for row in due]
-    for start in range(0, len(ids), _CHUNK):
-        session.execute(
-            update(Withholding)
-            .where(Withholding.id.in_(ids[start : start + _CHUNK]))
-            .values(
-                lifted_at=Withholding.expires_at,
-                updated_at=Withholding.expires_at,
-                lift_reason=LiftCause.EXPIRED.value,
-                lift_note=None,
-                lifted_by=actor,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    return list(due)
 
 
 NEXT_EXPIRY_SQL = (

@@ -32,7 +32,7 @@ from app.domain import (
     WriteResult,
 )
 from app.models import Withholding
-from app.repositories import audit, changelog, withholdings
+from app.repositories import audit, changelog, expiries, withholdings
 from app.services import disclosure
 from app.services.disclosure import DisclosedRule
 
@@ -120,14 +120,8 @@ class _Write:
     def expire(self, rule: Withholding) -> None:
         """Lift ``rule`` (loaded, due) at its ``expires_at``, on the object."""
         assert rule.expires_at is not None
-        _mark_lifted(rule, at=rule.expires_at, reason=LiftCause.EXPIRED, actor=SYSTEM_EXPIRY_ACTOR)
-        self.expired(rule)
-
-    def expired(self, rule: Withholding | Any) -> None:
-        """Record the lift of a rule that expired (an object, or a row that
-        ``withholdings.lift_due`` lifted in the database already): its change and audit."""
         expires_at = rule.expires_at
-        assert expires_at is not None
+        _mark_lifted(rule, at=expires_at, reason=LiftCause.EXPIRED, actor=SYSTEM_EXPIRY_ACTOR)
         self.entries.append(
             LogEntry(
                 ChangeOp.LIFT, rule.account_id, rule.country, rule.id, expires_at, post=rule.post_id
@@ -141,7 +135,7 @@ class _Write:
                 account=rule.account_id,
                 country=rule.country,
                 order_id=rule.order_id,
-                justification=f"expired at {expires_at.isoformat()}",
+                justification=f"expired at {expires_at.isoformat()}",  # as expiries.py
                 post=rule.post_id,
             )
         )
@@ -423,11 +417,13 @@ def withhold_for_order(
 
 def expire_due(session: Session, *, now: datetime, limit: int = 5000) -> WriteResult:
     """Lift every rule whose ``expires_at`` has passed, recording the lift at that instant."""
-    write = _Write(changelog.lock_head(session), now)
-    lifted = withholdings.lift_due(session, now=now, limit=limit, actor=SYSTEM_EXPIRY_ACTOR)
-    for row in lifted:
-        write.expired(row)
-    return write.flush_to(session)
+    head = changelog.lock_head(session)
+    count = expiries.lift_due(session, head=head, now=now, limit=limit, actor=SYSTEM_EXPIRY_ACTOR)
+    if not count:
+        return WriteResult(changes=(), revision=head)
+    changelog.advance_head(session, head + count)
+    changes = changelog.list_after(session, head, limit=count)
+    return WriteResult(changes=tuple(changes), revision=head + count)
 
 
 def rules_of(

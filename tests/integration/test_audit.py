@@ -13,8 +13,8 @@ from sqlalchemy import event, select, text
 from sqlalchemy.engine import Connection
 
 from app.db import Database
-from app.domain import LiftCause
-from app.models import AuditEntry
+from app.domain import ChangeOp, LiftCause
+from app.models import AuditEntry, Withholding
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
 from tests.support.http import lift, ok, withhold
@@ -110,6 +110,34 @@ def test_expiry_is_audited_as_system_expiry(db: Database) -> None:
     ]
     assert rows[2].at == later
     assert rows[2].justification == f"expired at {(now + timedelta(seconds=1)).isoformat()}"
+
+
+@pytest.mark.parametrize("microsecond", [0, 1, 250_000, 999_999])
+def test_an_expiry_is_justified_by_its_isoformat(db: Database, microsecond: int) -> None:
+    """The database writes the justification of a mass expiry: exactly Python's isoformat."""
+    now = datetime.now(UTC).replace(microsecond=microsecond)
+    terms = RuleTerms(reason="r", order_ref=None, expires_at=now + timedelta(seconds=1))
+    with db.writing() as session:
+        service.withhold(session, account=7, country="IN", terms=terms, actor="alice", now=now)
+        service.withhold(
+            session, account=7, post=70, country="FR", terms=terms, actor="alice", now=now
+        )
+    with db.writing() as session:
+        result = service.expire_due(session, now=now + timedelta(seconds=2))
+    assert [(c.op, c.account, c.post, c.country) for c in result.changes] == [
+        (ChangeOp.LIFT, 7, None, "IN"),
+        (ChangeOp.LIFT, 7, 70, "FR"),
+    ]
+    with db.reading() as session:
+        rows = session.execute(
+            select(AuditEntry).where(AuditEntry.action == "expire").order_by(AuditEntry.id)
+        ).scalars()
+        audited = [(r.account_id, r.post_id, r.country, r.justification) for r in rows]
+        rules = session.execute(select(Withholding).order_by(Withholding.id)).scalars().all()
+        lifted = [(r.lifted_at, r.lift_reason, r.lifted_by) for r in rules]
+    justification = f"expired at {(now + timedelta(seconds=1)).isoformat()}"
+    assert audited == [(7, None, "IN", justification), (7, 70, "FR", justification)]
+    assert lifted == [(now + timedelta(seconds=1), "expired", "system:expiry")] * 2
 
 
 def test_expiry_by_the_running_service_is_audited(client: TestClient) -> None:
