@@ -30,6 +30,8 @@ compaction runs (the figures: ``docs/performance.md``, "Index memory and compact
 
 # What a country nobody is withheld in has (never modified).
 _NO_BITMAP: Final = FrozenBitMap()
+# Ordinals per pyroaring call when a bitmap is built from an array.
+_BUILD_CHUNK: Final = 1 << 18
 
 # Rough CRoaring bookkeeping per container (key, type code, pointer, container struct
 # and allocator headers) and per bitmap, on top of the container payloads.
@@ -62,8 +64,15 @@ def _small_pages() -> Iterator[None]:
 
 
 def _bitmap_of(ordinals: U32) -> BitMap:
-    """A bitmap from a uint32 array (fastest when sorted), without a per-item loop."""
-    bitmap = BitMap(array("I", np.ascontiguousarray(ordinals, dtype=np.uint32).tobytes()))
+    """A bitmap from a uint32 array (fastest when sorted), without a per-item loop.
+
+    Built a chunk at a time: each pyroaring call holds the GIL throughout, and a compaction
+    builds its bitmaps on a thread beside the event loop. Chunked is also faster than one
+    call over the whole array (``docs/performance.md``)."""
+    contiguous = np.ascontiguousarray(ordinals, dtype=np.uint32)
+    bitmap = BitMap()
+    for start in range(0, len(contiguous), _BUILD_CHUNK):
+        bitmap.update(array("I", contiguous[start : start + _BUILD_CHUNK].tobytes()))
     bitmap.shrink_to_fit()
     return bitmap
 

@@ -23,7 +23,7 @@ from pyroaring import BitMap
 from app.index import ALL_COUNTRIES, VisibilityIndex
 from app.index._ordinals import OrdinalMap, bucket_bits, hash_ids, unhash
 from app.index._snapshot import encode
-from app.index._visibility import Compacted
+from app.index._visibility import _BUILD_CHUNK, Compacted, _bitmap_of
 
 Pair = tuple[int, str]
 
@@ -748,3 +748,12 @@ def test_compiled_probe_refuses_arrays_that_do_not_fit() -> None:
         probe.BaseProbe(keys, offsets, 64)
     with pytest.raises(TypeError, match="bytes"):
         probe.BaseProbe(keys, offsets, 60).ordinal_of_decimal("12")
+
+
+def test_a_bitmap_built_in_chunks_holds_every_ordinal() -> None:
+    """Arrays longer than one pyroaring call's chunk, sorted or not, lose nothing."""
+    rng = np.random.default_rng(3)
+    ordinals = rng.choice(4 * _BUILD_CHUNK, size=2 * _BUILD_CHUNK + 7, replace=False)
+    for array_ in (np.sort(ordinals), ordinals):
+        assert _bitmap_of(array_.astype(np.uint32)) == BitMap(ordinals.tolist())
+    assert _bitmap_of(np.empty(0, dtype=np.uint32)) == BitMap()
