@@ -20,8 +20,9 @@ half-applied update; compaction builds the new ordinal map and bitmaps aside and
 them in with one assignment. The one exception is by construction: ``begin_compaction``
 hands a worker thread copies (and the immutable base) to compact, journals the updates
 made meanwhile, and ``finish_compaction`` swaps the result in and replays them, both on
-the loop. Do not otherwise share an index across threads or processes: give blocking work
-(a bulk build, loading a snapshot) its own index and hand it over whole.
+the loop; ``snapshot_later`` likewise hands a worker thread copies to encode. Do not
+otherwise share an index across threads or processes: give blocking work (a bulk build,
+loading a snapshot) its own index and hand it over whole.
 
 This package imports nothing from fastapi, sqlalchemy, pydantic or the rest of ``app``
 (``tests/unit/test_index_isolation.py`` enforces it), so it can be benchmarked and
@@ -37,6 +38,7 @@ from app.index._compiled import (
 from app.index._country_codes import ALL_COUNTRIES
 from app.index._hashtags import HashtagIndex
 from app.index._ordinals import MAX_ID
+from app.index._snapshot import joined
 from app.index._visibility import Compacted, DecimalProbe, VisibilityIndex
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "HashtagIndex",
     "QueryAnswerer",
     "VisibilityIndex",
+    "joined",
     "render_post_items",
     "scan_post_items",
 ]

@@ -304,6 +304,14 @@ class VisibilityIndex:
         """A versioned snapshot of every pair (see :mod:`app.index._snapshot`)."""
         return _snapshot.encode(self._ordinals, self._bitmaps)
 
+    def snapshot_later(self) -> Callable[[], memoryview]:
+        """:meth:`to_bytes` in two steps: what it reads, copied now (the bitmaps and the delta:
+        short), and the encoding of the copies, returned to run on another thread while the
+        index goes on changing."""
+        ordinals = self._ordinals
+        bitmaps = {code: bitmap.copy() for code, bitmap in self._bitmaps.items()}
+        return partial(_snapshot.encode_parts, ordinals.base_hashes, ordinals.delta_ids(), bitmaps)
+
     # -- the hot path -----------------------------------------------------------
 
     def is_withheld(self, account: int, country: str) -> bool:

@@ -10,12 +10,12 @@ container (before hashtags) reads as one with no hashtag restrictions.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
 from app.domain import Change, ChangeOp
-from app.index import HashtagIndex, VisibilityIndex
+from app.index import HashtagIndex, VisibilityIndex, joined
 
 MAGIC: Final = b"WHLDSET\n"
 VERSION: Final = 2
@@ -51,11 +51,23 @@ class Indexes:
         return sum(len(index) for index in self.all()) + len(self.hashtags)
 
     def to_bytes(self) -> bytes:
-        blobs = [index.to_bytes() for index in self.all()] + [self.hashtags.to_bytes()]
-        parts = b"".join(
-            _PART.pack(name, len(blob)) for name, blob in zip(_NAMES, blobs, strict=True)
-        )
-        return b"".join([_HEADER.pack(MAGIC, VERSION, len(blobs)), parts, *blobs])
+        return bytes(self.snapshot_later()())
+
+    def snapshot_later(self) -> Callable[[], memoryview]:
+        """The snapshot in two steps (see ``VisibilityIndex.snapshot_later``): the state copied
+        now, on the event loop, and its encoding, for a worker thread."""
+        encoders = [index.snapshot_later() for index in self.all()]
+        hashtags = self.hashtags.to_bytes()  # a few tags: taken whole, now
+
+        def encode() -> memoryview:
+            blobs: list[bytes | memoryview] = [part() for part in encoders]
+            blobs.append(hashtags)
+            parts = b"".join(
+                _PART.pack(name, len(blob)) for name, blob in zip(_NAMES, blobs, strict=True)
+            )
+            return joined([_HEADER.pack(MAGIC, VERSION, len(blobs)), parts, *blobs])
+
+        return encode
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Indexes:

@@ -25,7 +25,13 @@ def latest(session: Session) -> tuple[int, bytes] | None:
 
 
 def save(
-    session: Session, *, revision: int, pairs: int, data: bytes, now: datetime, keep: int
+    session: Session,
+    *,
+    revision: int,
+    pairs: int,
+    data: bytes | memoryview,
+    now: datetime,
+    keep: int,
 ) -> bool:
     """Store a snapshot unless one at that revision exists; keep only the newest ``keep``."""
     exists = session.execute(

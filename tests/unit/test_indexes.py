@@ -11,7 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from app.domain import Change, ChangeOp, Subject, post_scope
 from app.edge.bodies import render_post_visibility
 from app.edge.fast_path import answer_post_query
-from app.index import VisibilityIndex
+from app.index import VisibilityIndex, _snapshot
 from app.replication.indexes import Indexes
 
 IDS = st.one_of(st.integers(min_value=1, max_value=60), st.just(2**63 - 1))
@@ -153,3 +153,33 @@ def test_the_fast_path_post_answer_is_the_route_body_with_the_authors_scope_firs
 def test_other_shapes_are_left_to_the_route(query: bytes) -> None:
     empty = VisibilityIndex()
     assert answer_post_query(query, empty.probe, empty.probe) is None
+
+
+def test_a_snapshot_encoded_later_is_the_state_it_was_asked_for_at(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_snapshot, "_COPY_CHUNK", 7)  # parts are joined across many copies
+    indexes = Indexes()
+    base = [Change(r, ChangeOp.WITHHOLD, r, "IN") for r in range(1, 41)]
+    indexes.apply(base, after=0)
+    indexes.accounts.compact()  # a base and, below, a delta
+    more = [
+        Change(41, ChangeOp.WITHHOLD, 500, "XX"),
+        Change(42, ChangeOp.WITHHOLD, 5, "DE", post=77),
+        Change(43, ChangeOp.LIFT, 3, "IN"),
+    ]
+    indexes.apply(more, after=40)
+    whole = indexes.to_bytes()
+    pairs = (set(indexes.accounts.pairs()), set(indexes.posts.pairs()))
+    encode = indexes.snapshot_later()
+    later = [
+        Change(44, ChangeOp.WITHHOLD, 600, "FR"),
+        Change(45, ChangeOp.LIFT, 500, "XX"),
+        Change(46, ChangeOp.LIFT, 5, "DE", post=77),
+        Change(47, ChangeOp.LIFT, 4, "IN"),
+    ]
+    indexes.apply(later, after=43)
+    data = encode()
+    assert bytes(data) == whole
+    loaded = Indexes.from_bytes(bytes(data))
+    assert (set(loaded.accounts.pairs()), set(loaded.posts.pairs())) == pairs
