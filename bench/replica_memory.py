@@ -67,7 +67,15 @@ def _revision(server: Server) -> int:
     return int(httpx.get(f"{server.url}/readyz", timeout=30).headers["x-withheld-revision"])
 
 
-def _churn(database: Path, folder: Path, pairs: int, settle_s: float) -> tuple[float, int]:
+def _index_bytes(server: Server) -> int:
+    """What the index itself says it holds (``withheld_index_bytes``), its write delta included."""
+    for line in httpx.get(f"{server.url}/metrics", timeout=30).text.splitlines():
+        if line.startswith("withheld_index_bytes"):
+            return int(float(line.rsplit(" ", 1)[1]))
+    raise RuntimeError("no withheld_index_bytes in /metrics")
+
+
+def _churn(database: Path, folder: Path, pairs: int, settle_s: float) -> tuple[float, int, int]:
     """A server follows ``pairs`` changes written by another writer; its RSS after them.
 
     No snapshot is stored meanwhile (its bytes would be the server's own temporaries)."""
@@ -94,7 +102,7 @@ def _churn(database: Path, folder: Path, pairs: int, settle_s: float) -> tuple[f
             conn.close()
         took = time.perf_counter() - started
         time.sleep(settle_s)
-        return took, _rss_bytes(server)
+        return took, _rss_bytes(server), _index_bytes(server)
     finally:
         server.stop()
 
@@ -166,7 +174,9 @@ def main() -> None:
         again_s, again_rss = _measure(url, folder, options.settle)
         churn = None
         if options.churn:
-            churn_s, churned_rss = _churn(database, folder, options.pairs, options.settle)
+            churn_s, churned_rss, churned_index = _churn(
+                database, folder, options.pairs, options.settle
+            )
             with contextlib.closing(sqlite3.connect(database)) as conn, conn:
                 conn.execute("DELETE FROM index_snapshot")
             fresh_s, fresh_rss = _measure(url, folder, options.settle)
@@ -176,6 +186,7 @@ def main() -> None:
                 "churn_changes": options.pairs,
                 "churn_s": round(churn_s, 1),
                 "churned_rss_mb": round(churned_rss / 2**20, 1),
+                "churned_index_mb": round(churned_index / 2**20, 1),
                 "fresh_start_s": round(fresh_s, 2),
                 "fresh_rss_mb": round(fresh_rss / 2**20, 1),
                 "fresh_restart_rss_mb": round(fresh_again_rss / 2**20, 1),
@@ -215,6 +226,7 @@ def main() -> None:
         print(
             f"  after {options.pairs:,} changes of churn ({churn['churn_s']} s)"
             f"  {churn['churned_rss_mb']:>8} MB"
+            f" (the index's own count: {churn['churned_index_mb']} MB)"
         )
         print(
             f"  fresh start on the result   {churn['fresh_rss_mb']:>8} MB"
