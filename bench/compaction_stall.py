@@ -22,6 +22,7 @@ from app.domain import Change, ChangeOp
 from app.index import VisibilityIndex
 from app.replication.replica import Replica
 from bench import bench_index
+from bench._ticker import loop_gaps
 
 SEED = 20_240_601
 
@@ -41,29 +42,14 @@ async def _measure(work: bench_index.Workload, *, on_loop: bool) -> dict[str, fl
     limit = index._delta_limit()
     new = np.random.default_rng(SEED + 1).integers(1, 2**62, limit + 10, dtype=np.uint64).tolist()
     replica.apply(_withholds(1, new[:-10]))  # the delta ten short of its limit
-    gaps: list[float] = []
-    ticking = True
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while ticking:
-            await asyncio.sleep(0.001)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    task = asyncio.create_task(ticker())
-    await asyncio.sleep(0.05)
-    started = time.perf_counter()
-    replica.apply(_withholds(len(new) - 9, new[-10:]))
-    await replica.settle()
-    took = time.perf_counter() - started
-    await asyncio.sleep(0.05)
-    ticking = False
-    await task
+    async with loop_gaps() as gaps:
+        started = time.perf_counter()
+        replica.apply(_withholds(len(new) - 9, new[-10:]))
+        await replica.settle()
+        took = time.perf_counter() - started
     if index._ordinals.delta_size >= limit:
         raise RuntimeError("no compaction happened")
-    return {"delta": limit, "compaction_ms": took * 1000, "longest_gap_ms": max(gaps) * 1000}
+    return {"delta": limit, "compaction_ms": took * 1000, "longest_gap_ms": gaps.longest_ms}
 
 
 def main() -> None:
