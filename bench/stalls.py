@@ -65,6 +65,7 @@ class Figure:
     errors: int
     write_s: float | None
     note: str = ""
+    judged: bool = True  # False when the scenario did not happen as intended
 
 
 def _fresh_ids(count: int, seed: int) -> list[str]:
@@ -261,8 +262,10 @@ def _compaction(bench: Bench, pairs: int) -> Figure:
         for start in range(0, before, BULK_ITEMS):
             chunk = ids[start : min(start + BULK_ITEMS, before)]
             _post(f"{other.url}/withholdings/bulk", _bulk_body(chunk))
-        head = int(httpx.get(f"{other.url}/readyz").headers["x-withheld-revision"])
-        _wait_revision(here, head, timeout_s=300)
+            # Followed chunk by chunk: a server further behind than the reload gap reloads
+            # instead, its new ids land in the base, and nothing is left to compact.
+            head = int(httpx.get(f"{other.url}/readyz").headers["x-withheld-revision"])
+            _wait_revision(here, head, timeout_s=300)
         last = _bulk_body(ids[before:])
         held = _index_bytes(here)
         figure = bench.measure(
@@ -273,8 +276,9 @@ def _compaction(bench: Bench, pairs: int) -> Figure:
             f"{pairs:,} pairs ({base:,} accounts); the delta passes max(65536, base/16) = "
             f"{due:,} ids during the run; "
             f"index {held / 2**20:.0f} MB before, {after / 2**20:.0f} MB after"
-            + ("" if after < held else " (NOT compacted?)")
+            + ("" if after < held else " (NOT compacted: not judged)")
         )
+        figure.judged = after < held
         return figure
     finally:
         here.stop()
@@ -298,7 +302,7 @@ def main() -> None:
     print(f"{'scenario':<12} {'p99 ms':>8} {'max ms':>8} {'req/s':>8} {'write s':>8}  result")
     for figure in figures:
         met = figure.p99_ms <= TARGET_P99_MS and figure.max_ms <= TARGET_MAX_MS
-        verdict = "—" if figure is quiet else ("met" if met else "MISS")
+        verdict = "—" if figure is quiet or not figure.judged else ("met" if met else "MISS")
         took = "" if figure.write_s is None else f"{figure.write_s:.2f}"
         print(
             f"{figure.scenario:<12} {figure.p99_ms:>8.2f} {figure.max_ms:>8.2f} "
