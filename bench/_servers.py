@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
+import httpx
+
 from tests.support.servers import ROOT, free_port, poll_readyz, server_command
 
 ServerKind = Literal["uvicorn", "granian", "granian-rsgi"]
@@ -78,6 +80,27 @@ class Server:
             f"{self.kind} {self.target} not ready after {timeout_s:.0f} s; its log: "
             f"{self.first_complaint()} … {self.tail(1)}"
         )
+
+    def revision(self) -> int:
+        """The changelog revision the service's index reflects (``X-Withheld-Revision``)."""
+        response = httpx.get(f"{self.url}/readyz", timeout=30)
+        return int(response.headers["x-withheld-revision"])
+
+    def wait_for_revision(self, revision: int, timeout_s: float = 120) -> None:
+        """Until the service reflects ``revision``; TimeoutError after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while self.revision() < revision:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.url} did not reach revision {revision}")
+            time.sleep(0.05)
+
+    def index_bytes(self) -> float:
+        """The service's ``withheld_index_bytes`` gauge: the account index, its write delta
+        included (it falls when the delta is compacted)."""
+        for line in httpx.get(f"{self.url}/metrics", timeout=30).text.splitlines():
+            if line.startswith("withheld_index_bytes{"):
+                return float(line.rsplit(" ", 1)[1])
+        raise RuntimeError("no withheld_index_bytes in /metrics")
 
     def first_complaint(self) -> str:
         """The first warning or error the server logged (why it is not ready, usually)."""

@@ -27,7 +27,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 from bench import bench_index
@@ -63,19 +62,7 @@ def _measure(url: str, folder: Path, settle_s: float) -> tuple[float, int]:
         server.stop()
 
 
-def _revision(server: Server) -> int:
-    return int(httpx.get(f"{server.url}/readyz", timeout=30).headers["x-withheld-revision"])
-
-
-def _index_bytes(server: Server) -> int:
-    """What the index itself says it holds (``withheld_index_bytes``), its write delta included."""
-    for line in httpx.get(f"{server.url}/metrics", timeout=30).text.splitlines():
-        if line.startswith("withheld_index_bytes"):
-            return int(float(line.rsplit(" ", 1)[1]))
-    raise RuntimeError("no withheld_index_bytes in /metrics")
-
-
-def _churn(database: Path, folder: Path, pairs: int, settle_s: float) -> tuple[float, int, int]:
+def _churn(database: Path, folder: Path, pairs: int, settle_s: float) -> tuple[float, int, float]:
     """A server follows ``pairs`` changes written by another writer; its RSS after them.
 
     No snapshot is stored meanwhile (its bytes would be the server's own temporaries)."""
@@ -97,12 +84,12 @@ def _churn(database: Path, folder: Path, pairs: int, settle_s: float) -> tuple[f
                 accounts = rng.integers(2**62, 2**63 - 1, size=half, dtype=np.int64)
                 head = _write_churn(conn, oldest, newest, accounts)
                 oldest, newest = oldest + half, newest + half
-                _wait_for(server, head)
+                server.wait_for_revision(head, timeout_s=300)
         finally:
             conn.close()
         took = time.perf_counter() - started
         time.sleep(settle_s)
-        return took, _rss_bytes(server), _index_bytes(server)
+        return took, _rss_bytes(server), server.index_bytes()
     finally:
         server.stop()
 
@@ -140,14 +127,6 @@ def _write_churn(conn: sqlite3.Connection, oldest: int, newest: int, accounts: n
     conn.execute("UPDATE changelog_head SET revision = ? WHERE id = 1", (head + 2 * half,))
     conn.execute("COMMIT")
     return int(head + 2 * half)
-
-
-def _wait_for(server: Server, revision: int, timeout_s: float = 300) -> None:
-    deadline = time.monotonic() + timeout_s
-    while _revision(server) < revision:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the server did not follow to revision {revision}")
-        time.sleep(0.05)
 
 
 def main() -> None:

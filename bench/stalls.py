@@ -146,25 +146,6 @@ class Bench:
         )
 
 
-def _index_bytes(server: Server) -> float:
-    """The server's ``withheld_index_bytes`` gauge (it falls when the delta is compacted)."""
-    for line in httpx.get(f"{server.url}/metrics", timeout=10).text.splitlines():
-        if line.startswith("withheld_index_bytes{"):
-            return float(line.rsplit(" ", 1)[1])
-    raise RuntimeError("no withheld_index_bytes in /metrics")
-
-
-def _wait_revision(server: Server, revision: int, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if int(httpx.get(f"{server.url}/readyz", timeout=10).headers["x-withheld-revision"]) >= (
-            revision
-        ):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"{server.url} did not reach revision {revision}")
-
-
 def run(only: list[str], rules: int, compaction_pairs: int) -> list[Figure]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="withheld-stalls-") as folder:
@@ -225,13 +206,13 @@ def run(only: list[str], rules: int, compaction_pairs: int) -> list[Figure]:
                     expires_at=expires.isoformat().replace("+00:00", "Z"),
                 )
                 _post(f"{other.url}/withholdings/bulk", body)
-                head = int(httpx.get(f"{other.url}/readyz").headers["x-withheld-revision"])
-                _wait_revision(here, head)
+                head = other.revision()
+                here.wait_for_revision(head)
                 delay = (expires - datetime.now(UTC)).total_seconds() - WRITE_AT_S - 1
                 time.sleep(max(0.0, delay))
 
                 def all_lifted() -> None:
-                    _wait_revision(here, head + EXPIRING, timeout_s=120)
+                    here.wait_for_revision(head + EXPIRING, timeout_s=120)
 
                 figure = bench.measure("expiry", here, all_lifted)
                 late = (figure.write_s or 0.0) - 1
@@ -264,14 +245,14 @@ def _compaction(bench: Bench, pairs: int) -> Figure:
             _post(f"{other.url}/withholdings/bulk", _bulk_body(chunk))
             # Followed chunk by chunk: a server further behind than the reload gap reloads
             # instead, its new ids land in the base, and nothing is left to compact.
-            head = int(httpx.get(f"{other.url}/readyz").headers["x-withheld-revision"])
-            _wait_revision(here, head, timeout_s=300)
+            head = other.revision()
+            here.wait_for_revision(head, timeout_s=300)
         last = _bulk_body(ids[before:])
-        held = _index_bytes(here)
+        held = here.index_bytes()
         figure = bench.measure(
             "compaction", here, lambda: _post(f"{other.url}/withholdings/bulk", last)
         )
-        after = _index_bytes(here)
+        after = here.index_bytes()
         figure.note = (
             f"{pairs:,} pairs ({base:,} accounts); the delta passes max(65536, base/16) = "
             f"{due:,} ids during the run; "

@@ -19,7 +19,7 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 # Every worker publishes its counters once a second; two and a half seconds see both publish.
 PUBLISHED_WITHIN_S = 2.5
-GOOD_LOOKUPS, BAD_LOOKUPS = 200, 30  # good lookups per round
+GOOD_LOOKUPS, BAD_LOOKUPS = 200, 30  # good ones per round; bad ones once
 MAX_ROUNDS = 20
 
 
