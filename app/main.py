@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI
@@ -59,6 +60,42 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+async def _build_routes_now(api: FastAPI) -> int:
+    """Send ``api`` one request no route answers; returns its status (404).
+
+    FastAPI prepares a router's routes (their dependencies, validators and serializers) on the
+    first request that reaches that router, on the event loop: tens of milliseconds that every
+    lookup in flight would wait out, the first time each router is used after a start. A request
+    that no route matches is tried against every router, so all of them are prepared here,
+    before the process says it is ready.
+    """
+    scope: dict[str, object] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/.withheld-start-up",
+        "raw_path": b"/.withheld-start-up",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [],
+        "client": None,
+        "server": None,
+    }
+    status: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    await api(scope, receive, send)
+    return status[0]
+
+
 def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAPI:
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
@@ -70,6 +107,7 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
             await to_thread.run_sync(require_head, db.engine)
         follower = ChangelogFollower(db, replica, settings, on_db_error=metrics.stats.db_error)
         await follower.load()
+        await _build_routes_now(api)
         tune_for_serving()
         follower.start()
         publisher = asyncio.create_task(metrics.publish_forever(), name="withheld-metrics")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastapi.routing import _IncludedRouter
 from fastapi.testclient import TestClient
 
 from tests.support.http import lift, ok, revision_of, withhold
@@ -31,3 +32,17 @@ def test_readyz_reports_loaded_index_database_revision_and_pairs(client: TestCli
     assert body["pairs"] == 2
     assert body["revision"] == revision_of(response)
     assert body["revision"] > revision_of(write)
+
+
+def test_a_started_app_has_every_router_prepared(shared: TestClient) -> None:
+    """FastAPI prepares a router's routes on the first request that reaches it, on the event
+    loop; start-up does it for all of them, so no request after ready pays it (a stall of every
+    lookup in flight). Reads FastAPI's own record of it: if a FastAPI upgrade renames it, this
+    fails and the start-up step (``app.main._build_routes_now``) needs a fresh look."""
+    api = shared.app.api  # type: ignore[attr-defined]
+    included = [route for route in api.router.routes if isinstance(route, _IncludedRouter)]
+
+    assert included, "FastAPI no longer wraps included routers: revisit _build_routes_now"
+    for branch in included:
+        prepared = branch._effective_candidates_version
+        assert prepared == branch.original_router._get_routes_version(), branch.original_router
