@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         description="Folder where the workers of one server pool their metrics; by default one "
         "per server process tree, under the temporary directory.",
     )
+    stall_trace_file: Path | None = Field(
+        default=None,
+        description="If set, every thread's stack is appended to this file whenever the event "
+        "loop stalls longer than `stall_trace_ms` (what held it, for a profile of stalls).",
+    )
+    stall_trace_ms: float = Field(default=25.0, gt=0, le=60_000)
     server: str = Field(
         default="uvicorn",
         description="`withheld serve`'s HTTP server when --server is not given: uvicorn or "

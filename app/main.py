@@ -35,8 +35,9 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.edge.fast_path import FastPath
 from app.edge.layers import BodyLimit, RevisionHeader
-from app.edge.metrics import Metrics, RequestMetrics, metrics_dir
+from app.edge.metrics import LAG_PROBE_INTERVAL_S, Metrics, RequestMetrics, metrics_dir
 from app.edge.rsgi import RsgiApp
+from app.edge.stall_trace import StallTracer
 from app.index import COMPILED_PROBE
 from app.logs import configure_logging
 from app.migrate import require_head, upgrade_to_head
@@ -58,6 +59,21 @@ Per-country withholding rules (ISO 3166-1 alpha-2; `XX` = all countries, as in T
 
 def _operation_id(route: APIRoute) -> str:
     return route.name
+
+
+def _stall_tracer(settings: Settings) -> StallTracer | None:
+    if settings.stall_trace_file is None:
+        return None
+    log.warning(
+        "stall trace: stacks of every thread go to %s when the event loop stalls %.0f ms",
+        settings.stall_trace_file,
+        settings.stall_trace_ms,
+    )
+    return StallTracer(
+        settings.stall_trace_file,
+        threshold_s=settings.stall_trace_ms / 1000,
+        interval_s=LAG_PROBE_INTERVAL_S,
+    )
 
 
 async def _build_routes_now(api: FastAPI) -> int:
@@ -111,7 +127,8 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
         tune_for_serving()
         follower.start()
         publisher = asyncio.create_task(metrics.publish_forever(), name="withheld-metrics")
-        lag_probe = asyncio.create_task(metrics.probe_loop_lag_forever(), name="withheld-lag")
+        tracer = _stall_tracer(settings)
+        lag_probe = asyncio.create_task(metrics.probe_loop_lag_forever(tracer), name="withheld-lag")
         api.state.runtime = Runtime(
             settings=settings,
             db=db,
@@ -143,6 +160,8 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                if tracer is not None:
+                    tracer.close()
                 await follower.stop()
                 await replica.settle()
                 with contextlib.suppress(OSError):

@@ -1,6 +1,7 @@
 """Stalls: GET /visible's p99 and longest answer while a legal order lands.
 
     .venv/bin/python -m bench.stalls [--only NAME ...] [--rules N] [--compaction-pairs N]
+                                     [--stall-trace FILE]
 
 The service runs on SQLite with ``--rules`` account rules (default 100,000), alone on CPU 1;
 wrk (``-t1 -c8``, 12 s) asks GET /visible on CPU 0 and, 3 s in, one of these happens:
@@ -14,7 +15,10 @@ wrk (``-t1 -c8``, 12 s) asks GET /visible on CPU 0 and, 3 s in, one of these hap
 - ``compaction``: at ``--compaction-pairs`` pairs (default 10M), new accounts through the other
   server until this one's ordinal delta compacts (that server's own first start is not timed).
 
-Prints a table (p99, longest, throughput, beside quiet) and one JSON line.
+Prints a table (p99, longest, throughput, beside quiet) and one JSON line. ``--stall-trace``
+has the measured server write every stall of 15 ms or more to FILE, with every thread's stack
+(``WITHHELD_STALL_TRACE_FILE``; a watchdog thread per probe tick: figures taken with it are not
+the ones to report).
 """
 
 from __future__ import annotations
@@ -93,8 +97,9 @@ def _post(url: str, body: bytes) -> None:
 
 
 class Bench:
-    def __init__(self, workdir: Path, rules: int) -> None:
+    def __init__(self, workdir: Path, rules: int, stall_trace: Path | None) -> None:
         self.dir = workdir
+        self.stall_trace = stall_trace
         self.rules = rules
         work = bench_index.make_workload(rules, SEED)
         self.work = work
@@ -109,7 +114,13 @@ class Bench:
         return f"sqlite:///{path}"
 
     def server(self, url: str, cpu: int) -> Server:
-        server = Server(APP, cpu=cpu, env={**ENV, "WITHHELD_DATABASE_URL": url}, log_dir=self.dir)
+        env = {**ENV, "WITHHELD_DATABASE_URL": url}
+        if self.stall_trace is not None and cpu == SERVER_CPU:
+            env |= {
+                "WITHHELD_STALL_TRACE_FILE": str(self.stall_trace),
+                "WITHHELD_STALL_TRACE_MS": "15",
+            }
+        server = Server(APP, cpu=cpu, env=env, log_dir=self.dir)
         server.wait_ready(300)
         return server
 
@@ -146,10 +157,12 @@ class Bench:
         )
 
 
-def run(only: list[str], rules: int, compaction_pairs: int) -> list[Figure]:
+def run(
+    only: list[str], rules: int, compaction_pairs: int, stall_trace: Path | None = None
+) -> list[Figure]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="withheld-stalls-") as folder:
-        bench = Bench(Path(folder), rules)
+        bench = Bench(Path(folder), rules, stall_trace)
         url = bench.database("stalls", rules)
         here = bench.server(url, SERVER_CPU)
         other = bench.server(url, CLIENT_CPU)
@@ -271,13 +284,14 @@ def main() -> None:
     parser.add_argument("--only", action="append", choices=SCENARIOS)
     parser.add_argument("--rules", type=int, default=100_000)
     parser.add_argument("--compaction-pairs", type=int, default=10_000_000)
+    parser.add_argument("--stall-trace", type=Path, help="the measured server's stall trace")
     options = parser.parse_args()
     if require_wrk() is None:
         raise SystemExit("wrk not found: apt-get install wrk")
     only = options.only or list(SCENARIOS)
     if "quiet" not in only:
         only.insert(0, "quiet")
-    figures = run(only, options.rules, options.compaction_pairs)
+    figures = run(only, options.rules, options.compaction_pairs, options.stall_trace)
     quiet = figures[0]
     print(f"GET /visible at {CONNECTIONS} connections, {options.rules:,} rules, while …")
     print(f"{'scenario':<12} {'p99 ms':>8} {'max ms':>8} {'req/s':>8} {'write s':>8}  result")

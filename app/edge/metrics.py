@@ -35,6 +35,7 @@ from prometheus_client.core import (
 )
 
 from app.edge.layers import ASGIApp, Message, Receive, Scope, Send
+from app.edge.stall_trace import StallTracer
 
 LATENCY_BOUNDS: Final = (
     0.0001,
@@ -211,15 +212,21 @@ class Metrics:
                 self.flush()
             self.stats.next_lag_interval()
 
-    async def probe_loop_lag_forever(self) -> None:
+    async def probe_loop_lag_forever(self, tracer: StallTracer | None = None) -> None:
         """Sleep briefly, over and over, and record how late each wake-up came: the longest
-        time the event loop spent on something else (a stall every request then waits out)."""
+        time the event loop spent on something else (a stall every request then waits out).
+        ``tracer``, if given, writes down what held the loop whenever a wake-up is late."""
         loop = asyncio.get_running_loop()
         observe = self.stats.observe_loop_lag
+        if tracer is not None:
+            tracer.arm()
         while True:
             started = loop.time()
             await asyncio.sleep(LAG_PROBE_INTERVAL_S)
-            observe(max(0.0, loop.time() - started - LAG_PROBE_INTERVAL_S))
+            lag = max(0.0, loop.time() - started - LAG_PROBE_INTERVAL_S)
+            observe(lag)
+            if tracer is not None:
+                tracer.tick(lag)
 
     # -- exposition -------------------------------------------------------------------------
 

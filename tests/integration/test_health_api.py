@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from fastapi.routing import _IncludedRouter
 from fastapi.testclient import TestClient
 
+from tests.support.apps import ClientFactory
 from tests.support.http import lift, ok, revision_of, withhold
+from tests.support.waiting import wait_until
 
 
 def test_healthz_answers_200(shared: TestClient) -> None:
@@ -46,3 +51,22 @@ def test_a_started_app_has_every_router_prepared(shared: TestClient) -> None:
     for branch in included:
         prepared = branch._effective_candidates_version
         assert prepared == branch.original_router._get_routes_version(), branch.original_router
+
+
+def _hold_the_loop() -> None:
+    time.sleep(0.3)  # the stall the trace must name
+
+
+def test_a_stall_trace_file_gets_what_held_the_loop(
+    make_client: ClientFactory, tmp_path: Path
+) -> None:
+    """``WITHHELD_STALL_TRACE_FILE``: a started app writes the stacks of a stall there."""
+    trace = tmp_path / "stalls.txt"
+    client = make_client(stall_trace_file=trace, stall_trace_ms=100)
+    assert client.get("/healthz").status_code == 200
+
+    assert client.portal is not None  # a started client
+    client.portal.call(_hold_the_loop)  # on the app's event loop
+
+    wait_until(lambda: "event loop stalled" in trace.read_text(), timeout=5)
+    assert "_hold_the_loop" in trace.read_text()

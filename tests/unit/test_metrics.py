@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.edge.metrics import LATENCY_BOUNDS, Metrics, RequestStats
+from app.edge.metrics import LAG_PROBE_INTERVAL_S, LATENCY_BOUNDS, Metrics, RequestStats
+from app.edge.stall_trace import StallTracer
 
 # Seconds on, beside and between the bucket bounds, and beyond the last one.
 SECONDS = st.one_of(
@@ -93,3 +95,36 @@ def test_a_blocked_event_loop_shows_as_lag() -> None:
     )
     assert at_most - below == 1  # the one stall, in its bucket
     assert scraped[("withheld_event_loop_lag_seconds_sum", None)] >= 0.25
+
+
+def _hold_the_loop() -> None:
+    time.sleep(0.3)  # the stall the trace must name
+
+
+def test_a_stall_trace_names_what_held_the_loop(tmp_path: Path) -> None:
+    """With a tracer, a stall longer than its threshold leaves every thread's stack in the file
+    (the function that held the loop among them), then a line saying how long it was."""
+    trace = tmp_path / "stalls.txt"
+    metrics = Metrics(None, dict)
+    tracer = StallTracer(trace, threshold_s=0.1, interval_s=LAG_PROBE_INTERVAL_S)
+
+    async def stall_then_wait() -> None:
+        probe = asyncio.create_task(metrics.probe_loop_lag_forever(tracer))
+        await asyncio.sleep(0.05)
+        _hold_the_loop()
+        deadline = time.monotonic() + 5
+        while "stalled" not in trace.read_text() and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        probe.cancel()
+
+    try:
+        asyncio.run(stall_then_wait())
+    finally:
+        tracer.close()
+    text = trace.read_text()
+    stacks, _, after = text.partition("event loop stalled ")
+    assert "Timeout" in stacks, text
+    assert "_hold_the_loop" in stacks, text
+    held_ms = float(after.split(" ms")[0])
+    assert 250 <= held_ms < 5000, text
+    assert text.count("_hold_the_loop") == 1, "one stall, one trace"
