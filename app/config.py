@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         description="Folder where the workers of one server pool their metrics; by default one "
         "per server process tree, under the temporary directory.",
     )
+    write_process: bool = Field(
+        default=True,
+        description="Run the heavy writes (a bulk, an order's decisions) in a child process, so "
+        "that lookups do not wait for them; false: in a worker thread of this process.",
+    )
     stall_trace_file: Path | None = Field(
         default=None,
         description="If set, every thread's stack is appended to this file whenever the event "

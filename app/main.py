@@ -45,6 +45,7 @@ from app.process import tune_for_serving
 from app.replication.follower import ChangelogFollower
 from app.replication.replica import Replica
 from app.runtime import Runtime
+from app.write_process import WriteProcess
 
 log = logging.getLogger("withheld")
 
@@ -129,6 +130,7 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
         publisher = asyncio.create_task(metrics.publish_forever(), name="withheld-metrics")
         tracer = _stall_tracer(settings)
         lag_probe = asyncio.create_task(metrics.probe_loop_lag_forever(tracer), name="withheld-lag")
+        writer = WriteProcess(db, enabled=settings.write_process, timeout_s=settings.db_timeout_s)
         api.state.runtime = Runtime(
             settings=settings,
             db=db,
@@ -136,6 +138,7 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
             follower=follower,
             tokens=tokens,
             metrics=metrics,
+            writer=writer,
         )
         log.info(
             "database: %s; %d active pairs at revision %d; lookups probe %s",
@@ -162,6 +165,7 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
                         await task
                 if tracer is not None:
                     tracer.close()
+                await writer.close()
                 await follower.stop()
                 await replica.settle()
                 with contextlib.suppress(OSError):

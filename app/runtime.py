@@ -10,6 +10,7 @@ from app.db import Database
 from app.edge.metrics import Metrics
 from app.replication.follower import ChangelogFollower
 from app.replication.replica import Replica
+from app.write_process import WriteProcess
 
 
 @dataclass
@@ -20,3 +21,4 @@ class Runtime:
     follower: ChangelogFollower
     tokens: TokenRegistry
     metrics: Metrics
+    writer: WriteProcess  # where heavy writes run

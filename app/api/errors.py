@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 
 from app.api.responses import JsonResponse
 from app.domain import ConflictError, NotFoundError
+from app.write_process import DatabaseUnavailableError
 
 log = logging.getLogger("withheld.api")
 
@@ -125,6 +126,7 @@ def install(app: FastAPI, routes: list[BaseRoute]) -> None:
         PoolTimeoutError,
         sqlite3.OperationalError,
         psycopg.OperationalError,
+        DatabaseUnavailableError,  # the same, met by the write process
     ):
         app.add_exception_handler(kind, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -6,18 +6,19 @@ order or its decisions needs the token, and every such write is audited under th
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app.api.deps import OPTIONAL_AUTH, AdminDep, ReaderDep, RuntimeDep
 from app.api.error_responses import AUTHOR_CONFLICT, ERRORS, INVALID_TOKEN, READ_ERRORS
 from app.api.responses import JsonResponse
 from app.api.sliced_bodies import sliced_post
-from app.api.transactions import REVISION_HEADER, read, write
+from app.api.transactions import REVISION_HEADER, read, write, write_heavy
 from app.limits import MAX_ORDERS_PAGE
 from app.schemas.common import Authority, Cursor, ErrorResponse, Instant, OrderId, ViewerCountry
 from app.schemas.orders import DecisionsRead, DecisionsRequest, OrderCreate, OrderPage, OrderRead
@@ -143,6 +144,7 @@ async def record_decisions(
     actor: AdminDep,
     order_id: OrderPath,
     body: DecisionsRequest,
+    request: Request,
     response: Response,
 ) -> Response:
     """`withhold` withholds the account in the order's country, `withhold_global` everywhere
@@ -152,26 +154,15 @@ async def record_decisions(
     country), `restrict_global` (`XX`) or `decline`; a hashtag restriction keeps it from
     trending and being suggested there. Any invalid item is a 422 naming its index, and nothing
     is written."""
-    now = datetime.now(UTC)
-
-    def work(session: Session) -> service.DecisionsOutcome:
-        # In the write's worker thread: 10,000 drafts are time the event loop need not spend.
-        drafts = [
-            service.DecisionDraft(
-                account=item.account,
-                action=item.action,
-                category=item.category,
-                note=item.note,
-                post=item.post,
-                hashtag=item.hashtag,
-            )
-            for item in body.decisions
-        ]
-        return service.record_decisions(
-            session, order_id=order_id, decisions=drafts, actor=actor, now=now
-        )
-
-    outcome = await write(runtime, work, response)
+    # ``body`` is validated (in slices, on the loop); the write process reads the raw bytes.
+    work = partial(
+        _record_decisions,
+        order_id=order_id,
+        body=await request.body(),
+        actor=actor,
+        now=datetime.now(UTC),
+    )
+    outcome = await write_heavy(runtime, work, response)
     answer = DecisionsRead(
         order_id=outcome.order_id,
         withheld=outcome.withheld,
@@ -189,4 +180,26 @@ async def record_decisions(
         answer.model_dump(mode="json", exclude=left_out),
         status_code=status.HTTP_201_CREATED,
         headers={REVISION_HEADER: response.headers[REVISION_HEADER]},
+    )
+
+
+def _record_decisions(
+    session: Session, *, order_id: int, body: bytes, actor: str, now: datetime
+) -> service.DecisionsOutcome:
+    """The decisions' unit of work, from the request's bytes (validated already: FastAPI's own
+    ``json.loads`` and the model's validation accept them the same way here)."""
+    request = DecisionsRequest.model_validate(json.loads(body))
+    drafts = [
+        service.DecisionDraft(
+            account=item.account,
+            action=item.action,
+            category=item.category,
+            note=item.note,
+            post=item.post,
+            hashtag=item.hashtag,
+        )
+        for item in request.decisions
+    ]
+    return service.record_decisions(
+        session, order_id=order_id, decisions=drafts, actor=actor, now=now
     )

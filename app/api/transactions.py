@@ -1,5 +1,6 @@
-"""How handlers reach the database: every write goes through :func:`write`, every read of the
-store through :func:`read`, each one unit of work in a worker thread (never on the event loop).
+"""How handlers reach the database: every write goes through :func:`write` (or, when it is
+heavy, :func:`write_heavy`), every read of the store through :func:`read`, each one unit of work
+off the event loop.
 
 A write is a unit of work (a service call) run in a worker thread, committed by
 ``Database.writing()`` (services never commit), then absorbed into this process's replica before
@@ -11,26 +12,18 @@ other replica).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from anyio import to_thread
 from fastapi import Response
 from sqlalchemy.orm import Session
 
-from app.domain import WriteResult
 from app.runtime import Runtime
+from app.write_process import Outcome, UnitOfWork, commit
 
 REVISION_HEADER = "X-Withheld-Revision"
 
 
-class Committed(Protocol):
-    """What a service's write returns: at least what it changed and the revision after it."""
-
-    @property
-    def result(self) -> WriteResult: ...
-
-
-Outcome = TypeVar("Outcome", bound=Committed)
 Found = TypeVar("Found")
 
 
@@ -47,20 +40,25 @@ async def read(
     return await to_thread.run_sync(unit_of_work)
 
 
-async def write(
-    runtime: Runtime, work: Callable[[Session], Outcome], response: Response
-) -> Outcome:
+async def write(runtime: Runtime, work: UnitOfWork[Outcome], response: Response) -> Outcome:
     """Run ``work`` in one committed transaction, apply it here, stamp ``response``.
 
     An exception inside ``work`` rolls everything back and propagates (the error handlers
     shape it): a write is all or nothing.
     """
 
-    def unit_of_work() -> Outcome:
-        with runtime.db.writing() as session:
-            return work(session)
-
-    outcome = await to_thread.run_sync(unit_of_work)
+    outcome = await to_thread.run_sync(commit, runtime.db, work)
     await runtime.follower.absorb(outcome.result)
+    response.headers[REVISION_HEADER] = str(outcome.result.revision)
+    return outcome
+
+
+async def write_heavy(runtime: Runtime, work: UnitOfWork[Outcome], response: Response) -> Outcome:
+    """``write`` for a unit of work of up to 100,000 items: it runs in the write process
+    (``app/write_process.py``), and this replica then follows the changelog to its revision, so
+    the answer still reads its own write. ``work`` must pickle (a module-level function, or a
+    ``partial`` of one, with plain arguments)."""
+    outcome = await runtime.writer.commit(work)
+    await runtime.follower.follow_to(outcome.result)
     response.headers[REVISION_HEADER] = str(outcome.result.revision)
     return outcome

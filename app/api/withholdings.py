@@ -3,18 +3,19 @@ transaction, applied here before the answer); what a reader sees of orders, ``di
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, Response, status
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app.api.deps import AdminDep, RuntimeDep
 from app.api.error_responses import AUTHOR_CONFLICT, ERRORS
 from app.api.rule_inputs import NO_LIFT_DETAILS, CountryPath, terms_of
 from app.api.sliced_bodies import sliced_post
-from app.api.transactions import read, write
+from app.api.transactions import read, write, write_heavy
 from app.domain import LiftCause, RuleNotFoundError, Subject
 from app.schemas.common import AccountId, ErrorResponse
 from app.schemas.rules import (
@@ -137,20 +138,33 @@ async def list_withholdings(
     },
 )
 async def withhold_in_bulk(
-    runtime: RuntimeDep, actor: AdminDep, body: BulkWithholdRequest, response: Response
+    runtime: RuntimeDep,
+    actor: AdminDep,
+    body: BulkWithholdRequest,
+    request: Request,
+    response: Response,
 ) -> BulkWithholdRead:
-    terms, now = terms_of(body), datetime.now(UTC)
-
-    def work(session: Session) -> service.BulkOutcome:
-        # In the write's worker thread: building 100k tuples is time the event loop need not spend.
-        items = [(item.account, item.country, item.post) for item in body.items]
-        return service.bulk_withhold(session, items=items, terms=terms, actor=actor, now=now)
-
-    outcome = await write(runtime, work, response)
+    # ``body`` is validated (in slices, on the loop); the write process reads the raw bytes
+    # again rather than this process pickling 100k items for it.
+    del body
+    work = partial(_bulk_withhold, body=await request.body(), actor=actor, now=datetime.now(UTC))
+    outcome = await write_heavy(runtime, work, response)
     response.status_code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
     return BulkWithholdRead(
         created=outcome.created,
         already_active=outcome.already_active,
         duplicates=outcome.duplicates,
         revision=outcome.result.revision,
+    )
+
+
+def _bulk_withhold(
+    session: Session, *, body: bytes, actor: str, now: datetime
+) -> service.BulkOutcome:
+    """The bulk's unit of work, from the request's bytes (validated already: FastAPI's own
+    ``json.loads`` and the model's validation accept them the same way here)."""
+    request = BulkWithholdRequest.model_validate(json.loads(body))
+    items = [(item.account, item.country, item.post) for item in request.items]
+    return service.bulk_withhold(
+        session, items=items, terms=terms_of(request), actor=actor, now=now
     )

@@ -188,6 +188,16 @@ class ChangelogFollower:
         self.wake()
         await self.replica.wait_for(result.revision, self.settings.min_revision_wait_s)
 
+    async def follow_to(self, result: WriteResult) -> None:
+        """After a write committed elsewhere for this process (its changes not at hand): catch
+        up until the replica reflects it, however many changes that is; raises on database
+        errors. With the changes at hand, :meth:`absorb` applies them instead."""
+        if result.changes:
+            await self.absorb(result)
+            return
+        while self.replica.revision < result.revision:
+            await self.catch_up()
+
     async def ensure_revision(self, revision: int) -> bool:
         """Read-your-writes: wait (bounded) until the replica reflects ``revision``."""
         if self.replica.revision >= revision:

@@ -1,0 +1,125 @@
+"""A child process for the heavy writes, so that their CPU time is not spent holding this
+process's GIL.
+
+A 100,000-item bulk keeps its writer busy for seconds. In a worker thread of the serving process
+it holds the GIL in 1 ms turns (``app/process.py``), and every lookup waits for the event loop to
+get the GIL back between turns. A child process has an interpreter of its own: the kernel shares
+the core between it and the loop's thread, and the loop takes its turn as soon as it is woken.
+The child commits; this process then follows the changelog to the write's revision before it
+answers, as a replica follows another replica's writes (``transactions.write_heavy``).
+
+The child is spawned on the first heavy write (a process that never takes one never has one)
+and runs one unit of work at a time. Its outcome comes back without the write's changes: this
+process reads them back from the changelog in slices, where unpickling 100k of them would hold
+its loop. Errors come back as the API answers them (404, 409, 503): an exception carrying rows
+or a driver's state would not survive the trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import multiprocessing
+import signal
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol, TypeVar
+
+import psycopg
+from anyio import to_thread
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from app.db import Database
+from app.domain import ConflictError, NotFoundError, WriteResult
+from app.process import tune_for_serving
+
+
+class DatabaseUnavailableError(Exception):
+    """The write could not reach or lock the database (503, as the same error in process)."""
+
+
+class Committed(Protocol):
+    """What a service's write returns: at least what it changed and the revision after it."""
+
+    @property
+    def result(self) -> WriteResult: ...
+
+
+Outcome = TypeVar("Outcome", bound=Committed)
+UnitOfWork = Callable[[Session], Outcome]
+
+_DB_ERRORS = (SQLAlchemyError, psycopg.Error, OSError)
+_database: Database | None = None  # the child's own
+
+
+def commit(db: Database, work: UnitOfWork[Outcome]) -> Outcome:
+    """``work`` in one committed transaction of ``db`` (rolled back on any error)."""
+    with db.writing() as session:
+        return work(session)
+
+
+def _start_child(database_url: str, timeout_s: float) -> None:
+    # Ctrl-C reaches the whole process group; the server stops this child through its pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    global _database
+    _database = Database.from_url(database_url, timeout_s=timeout_s)
+    tune_for_serving()  # the collector's thresholds matter as much to a bulk here
+
+
+def _commit_in_child(work: UnitOfWork[Outcome]) -> Outcome:
+    assert _database is not None, "the pool's initializer opens the database"
+    try:
+        outcome = commit(_database, work)
+    except NotFoundError as error:
+        raise NotFoundError(error.detail) from None
+    except ConflictError as error:
+        raise ConflictError(error.detail) from None
+    except _DB_ERRORS as error:
+        raise DatabaseUnavailableError(type(error).__name__) from None
+    revision = outcome.result.revision
+    stripped: Outcome = dataclasses.replace(outcome, result=WriteResult((), revision))  # type: ignore[type-var]
+    return stripped
+
+
+class WriteProcess:
+    """Runs units of work in a child process (``enabled``), else in a worker thread here."""
+
+    def __init__(self, db: Database, *, enabled: bool, timeout_s: float) -> None:
+        self.db = db
+        self.enabled = enabled
+        self._timeout_s = timeout_s
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def commit(self, work: UnitOfWork[Outcome]) -> Outcome:
+        """``work``'s outcome, committed; from the child, its result carries no changes."""
+        if not self.enabled:
+            return await to_thread.run_sync(commit, self.db, work)
+        pool = self._pool or self._start()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, _commit_in_child, work)
+        except BrokenProcessPool:
+            # The child died (killed, out of memory): whether it committed, the changelog
+            # tells; the next heavy write gets a new child.
+            if self._pool is pool:
+                self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise DatabaseUnavailableError("the write process ended") from None
+
+    def _start(self) -> ProcessPoolExecutor:
+        url = self.db.url.render_as_string(hide_password=False)
+        self._pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_child,
+            initargs=(url, self._timeout_s),
+        )
+        return self._pool
+
+    async def close(self) -> None:
+        """Stop the child, after the unit of work it is in."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            shutdown: Any = pool.shutdown
+            await to_thread.run_sync(shutdown)

@@ -1,0 +1,88 @@
+"""``app.write_process``: a heavy unit of work runs in a child process and comes back as the API
+answers it; the child is replaced when it dies and stopped when the app stops."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from app.db import Database
+from app.domain import ConflictError, NotFoundError
+from app.write_process import DatabaseUnavailableError, WriteProcess
+from tests.support import units_of_work
+
+
+@pytest.fixture
+def writer(db: Database) -> Iterator[WriteProcess]:
+    process = WriteProcess(db, enabled=True, timeout_s=2.0)
+    yield process
+    asyncio.run(process.close())
+
+
+def test_a_unit_of_work_runs_in_another_process_and_returns_its_revision(
+    writer: WriteProcess,
+) -> None:
+    async def twice() -> tuple[units_of_work.Ran, units_of_work.Ran]:
+        first = await writer.commit(units_of_work.where_it_ran)
+        return first, await writer.commit(units_of_work.where_it_ran)
+
+    first, second = asyncio.run(twice())
+
+    assert first.pid != os.getpid()
+    assert second.pid == first.pid, "one child serves one write after another"
+    assert first.result.changes == (), "changes are read back from the changelog, not sent"
+    assert second.result.revision == first.result.revision  # neither moved the head
+
+
+def test_closing_stops_the_child(db: Database) -> None:
+    process = WriteProcess(db, enabled=True, timeout_s=2.0)
+
+    async def write_then_close() -> int:
+        ran = await process.commit(units_of_work.where_it_ran)
+        await process.close()
+        return ran.pid
+
+    child = asyncio.run(write_then_close())
+
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)  # exited and reaped by close()
+
+
+def test_disabled_it_runs_here_and_keeps_the_changes(db: Database) -> None:
+    here = WriteProcess(db, enabled=False, timeout_s=2.0)
+
+    ran = asyncio.run(here.commit(units_of_work.where_it_ran))
+
+    assert ran.pid == os.getpid()
+    assert len(ran.result.changes) == 1
+
+
+@pytest.mark.parametrize(
+    ("work", "kind", "detail"),
+    [
+        (units_of_work.conflicting, ConflictError, "account: post 7 is by account 1, not 2"),
+        (units_of_work.not_found, NotFoundError, "id: no legal order 99"),
+        (units_of_work.unreachable, DatabaseUnavailableError, "OSError"),
+    ],
+)
+def test_errors_come_back_as_the_api_answers_them(
+    writer: WriteProcess, work: object, kind: type[Exception], detail: str
+) -> None:
+    with pytest.raises(kind) as raised:
+        asyncio.run(writer.commit(work))  # type: ignore[arg-type]
+
+    assert str(raised.value) == detail
+
+
+def test_a_dead_child_is_a_503_and_the_next_write_gets_a_new_one(writer: WriteProcess) -> None:
+    async def die_then_write() -> units_of_work.Ran:
+        with pytest.raises(DatabaseUnavailableError):
+            await writer.commit(units_of_work.dying)
+        return await writer.commit(units_of_work.where_it_ran)
+
+    ran = asyncio.run(die_then_write())
+
+    assert ran.pid != os.getpid()

@@ -1,0 +1,41 @@
+"""Units of work for ``app.write_process`` tests: module-level, so the write process can unpickle
+them (it imports this module by name)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from app.domain import AuthorConflictError, Change, ChangeOp, OrderNotFoundError, WriteResult
+from app.repositories import changelog
+
+
+@dataclass(frozen=True, slots=True)
+class Ran:
+    pid: int
+    result: WriteResult
+
+
+def where_it_ran(session: Session) -> Ran:
+    """Reports its process, and a result with a change, as a service's write would."""
+    head = changelog.lock_head(session)
+    change = Change(head + 1, ChangeOp.WITHHOLD, 1, "IN")
+    return Ran(os.getpid(), WriteResult((change,), head + 1))
+
+
+def conflicting(session: Session) -> Ran:
+    raise AuthorConflictError(post=7, author=1, named=2)
+
+
+def not_found(session: Session) -> Ran:
+    raise OrderNotFoundError(99)
+
+
+def unreachable(session: Session) -> Ran:
+    raise OSError("no route to the database")
+
+
+def dying(session: Session) -> Ran:
+    os._exit(3)  # as a process killed for its memory would end
