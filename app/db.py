@@ -13,14 +13,18 @@ locked" on upgrade), while readers keep a plain deferred ``BEGIN``.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+import psycopg
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -32,6 +36,17 @@ NAMING_CONVENTION = {
 }
 
 WRITE_OPTION = "withheld_write"
+
+
+# The database could not be reached or locked: the API answers 503. Bulk inserts go through the
+# driver itself (repositories/_bulk.py), so its own errors arrive unwrapped by SQLAlchemy.
+UNAVAILABLE_ERRORS: Final = (
+    OperationalError,
+    DBAPIError,
+    PoolTimeoutError,
+    sqlite3.OperationalError,
+    psycopg.OperationalError,
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

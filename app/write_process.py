@@ -26,12 +26,10 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
 
-import psycopg
 from anyio import to_thread
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.db import Database
+from app.db import UNAVAILABLE_ERRORS, Database
 from app.domain import ConflictError, NotFoundError, WriteResult
 from app.process import tune_for_serving
 
@@ -50,7 +48,6 @@ class Committed(Protocol):
 Outcome = TypeVar("Outcome", bound=Committed)
 UnitOfWork = Callable[[Session], Outcome]
 
-_DB_ERRORS = (SQLAlchemyError, psycopg.Error, OSError)
 _database: Database | None = None  # the child's own
 
 
@@ -76,7 +73,7 @@ def _commit_in_child(work: UnitOfWork[Outcome]) -> Outcome:
         raise NotFoundError(error.detail) from None
     except ConflictError as error:
         raise ConflictError(error.detail) from None
-    except _DB_ERRORS as error:
+    except UNAVAILABLE_ERRORS as error:  # exactly what the API answers 503 for
         raise DatabaseUnavailableError(type(error).__name__) from None
     revision = outcome.result.revision
     stripped: Outcome = dataclasses.replace(outcome, result=WriteResult((), revision))  # type: ignore[type-var]

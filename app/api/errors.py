@@ -4,19 +4,16 @@ input, never the offending input echoed back (a 10 MB body must not come back in
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
 from app.api.responses import JsonResponse
+from app.db import UNAVAILABLE_ERRORS
 from app.domain import ConflictError, NotFoundError
 from app.write_process import DatabaseUnavailableError
 
@@ -118,15 +115,7 @@ def install(app: FastAPI, routes: list[BaseRoute]) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(ConflictError, _conflict)
-    # Bulk inserts go through the driver itself (repositories/_bulk.py), so its own
-    # "cannot reach / locked" errors arrive unwrapped by SQLAlchemy.
-    for kind in (
-        OperationalError,
-        DBAPIError,
-        PoolTimeoutError,
-        sqlite3.OperationalError,
-        psycopg.OperationalError,
-        DatabaseUnavailableError,  # the same, met by the write process
-    ):
+    # The write process answers the same errors as DatabaseUnavailableError.
+    for kind in (*UNAVAILABLE_ERRORS, DatabaseUnavailableError):
         app.add_exception_handler(kind, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -65,7 +65,7 @@ def test_disabled_it_runs_here_and_keeps_the_changes(db: Database) -> None:
     [
         (units_of_work.conflicting, ConflictError, "account: post 7 is by account 1, not 2"),
         (units_of_work.not_found, NotFoundError, "id: no legal order 99"),
-        (units_of_work.unreachable, DatabaseUnavailableError, "OSError"),
+        (units_of_work.unreachable, DatabaseUnavailableError, "OperationalError"),
     ],
 )
 def test_errors_come_back_as_the_api_answers_them(

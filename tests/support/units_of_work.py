@@ -4,6 +4,7 @@ them (it imports this module by name)."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -34,7 +35,7 @@ def not_found(session: Session) -> Ran:
 
 
 def unreachable(session: Session) -> Ran:
-    raise OSError("no route to the database")
+    raise sqlite3.OperationalError("database is locked")
 
 
 def dying(session: Session) -> Ran:
