@@ -122,7 +122,10 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
             await to_thread.run_sync(upgrade_to_head, db.engine)
         else:
             await to_thread.run_sync(require_head, db.engine)
-        follower = ChangelogFollower(db, replica, settings, on_db_error=metrics.stats.db_error)
+        writer = WriteProcess(db, enabled=settings.write_process, timeout_s=settings.db_timeout_s)
+        follower = ChangelogFollower(
+            db, replica, settings, writer=writer, on_db_error=metrics.stats.db_error
+        )
         await follower.load()
         await _build_routes_now(api)
         tune_for_serving()
@@ -130,7 +133,6 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
         publisher = asyncio.create_task(metrics.publish_forever(), name="withheld-metrics")
         tracer = _stall_tracer(settings)
         lag_probe = asyncio.create_task(metrics.probe_loop_lag_forever(tracer), name="withheld-lag")
-        writer = WriteProcess(db, enabled=settings.write_process, timeout_s=settings.db_timeout_s)
         api.state.runtime = Runtime(
             settings=settings,
             db=db,
@@ -165,8 +167,8 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
                         await task
                 if tracer is not None:
                     tracer.close()
+                await follower.stop()  # its expiry may be writing through the writer
                 await writer.close()
-                await follower.stop()
                 await replica.settle()
                 with contextlib.suppress(OSError):
                     metrics.flush()

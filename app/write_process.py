@@ -65,6 +65,10 @@ def _start_child(database_url: str, timeout_s: float) -> None:
     tune_for_serving()  # the collector's thresholds matter as much to a bulk here
 
 
+def _nothing() -> None:
+    """Submitted to have the pool spawn its child."""
+
+
 def _commit_in_child(work: UnitOfWork[Outcome]) -> Outcome:
     assert _database is not None, "the pool's initializer opens the database"
     try:
@@ -88,11 +92,14 @@ class WriteProcess:
         self.enabled = enabled
         self._timeout_s = timeout_s
         self._pool: ProcessPoolExecutor | None = None
+        self._closed = False
 
     async def commit(self, work: UnitOfWork[Outcome]) -> Outcome:
         """``work``'s outcome, committed; from the child, its result carries no changes."""
         if not self.enabled:
             return await to_thread.run_sync(commit, self.db, work)
+        if self._closed:
+            raise DatabaseUnavailableError("the write process is stopping")
         pool = self._pool or self._start()
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, _commit_in_child, work)
@@ -103,6 +110,12 @@ class WriteProcess:
                 self._pool = None
             pool.shutdown(wait=False, cancel_futures=True)
             raise DatabaseUnavailableError("the write process ended") from None
+
+    def start_soon(self) -> None:
+        """Spawn the child now, without waiting for it, so that a write expected soon does not
+        wait for its start."""
+        if self.enabled and not self._closed and self._pool is None:
+            self._start().submit(_nothing)
 
     def _start(self) -> ProcessPoolExecutor:
         url = self.db.url.render_as_string(hide_password=False)
@@ -115,7 +128,8 @@ class WriteProcess:
         return self._pool
 
     async def close(self) -> None:
-        """Stop the child, after the unit of work it is in."""
+        """Stop the child, after the unit of work it is in; later units of work are refused."""
+        self._closed = True
         pool, self._pool = self._pool, None
         if pool is not None:
             shutdown: Any = pool.shutdown

@@ -8,7 +8,8 @@ Three loops per process:
 - *listen* (PostgreSQL): LISTEN on a dedicated connection; a NOTIFY wakes the follower. NOTIFYs
   sent while we were disconnected are lost, so every reconnect is followed by a catch-up.
 - *expire*: lifts rules and hashtag restrictions whose ``expires_at`` has passed (recorded in
-  the changelog like any lift).
+  the changelog like any lift). The lifting is a heavy write (100k rules may be due at one
+  instant), so it runs where bulks do (``app/write_process.py``) and this process follows it.
   Every process runs it; the changelog head lock makes the processes take turns, and the second
   finds nothing left to do.
 A process too far behind (or starting) loads its state afresh (``cold_start``) instead of
@@ -22,13 +23,15 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
 import psycopg
 from anyio import to_thread
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
@@ -41,21 +44,38 @@ from app.replication.replica import Replica
 from app.repositories import changelog, hashtags, snapshots, withholdings
 from app.services import hashtags as hashtag_service
 from app.services import withholdings as withholding_service
+from app.write_process import DatabaseUnavailableError, WriteProcess
 
 log = logging.getLogger("withheld.sync")
 
 FETCH_LIMIT = 10_000
 # Rules (and hashtag restrictions) lifted by one expiry transaction.
 EXPIRE_BATCH = 5_000
+# The write process is started this long before the next expiry is due.
+WARM_AHEAD_S = 30.0
 MAX_BACKOFF_S = 1.0
 FIRST_SNAPSHOT_CHECK_S = 1.0
-DB_ERRORS = (SQLAlchemyError, psycopg.Error, OSError)
+DB_ERRORS = (SQLAlchemyError, psycopg.Error, OSError, DatabaseUnavailableError)
 
 T = TypeVar("T")
 
 
 async def _in_thread(func: Callable[[], T]) -> T:
     return await to_thread.run_sync(func)
+
+
+@dataclass(frozen=True)
+class Expired:
+    result: WriteResult  # without its changes when the write process lifted them
+    lifted: int
+
+
+def expire_due(session: Session, *, now: datetime) -> Expired:
+    """A unit of work: lift up to a batch of the rules and restrictions due at ``now``."""
+    rules = withholding_service.expire_due(session, now=now, limit=EXPIRE_BATCH)
+    restrictions = hashtag_service.expire_due(session, now=now, limit=EXPIRE_BATCH)
+    changes = rules.changes + restrictions.changes
+    return Expired(WriteResult(changes, restrictions.revision), lifted=len(changes))
 
 
 def _load_lean(db: Database) -> tuple[Indexes, int]:
@@ -72,12 +92,15 @@ class ChangelogFollower:
         replica: Replica,
         settings: Settings,
         *,
+        writer: WriteProcess | None = None,
         on_db_error: Callable[[str], None] | None = None,
     ) -> None:
         self.db = db
         self._on_db_error = on_db_error
         self.replica = replica
         self.settings = settings
+        # Where expiry lifts rules; without one, in a worker thread of this process.
+        self._writer = writer or WriteProcess(db, enabled=False, timeout_s=settings.db_timeout_s)
         self._wake = asyncio.Event()
         self._catch_up_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
@@ -234,39 +257,42 @@ class ChangelogFollower:
             # A backlog (100k rules due at one instant) is lifted batch after batch, not one
             # batch per interval: each rule must be lifted within 2 s of its expiry.
             while not self._stopping.is_set():
-                if not self._quick.expiry_may_be_due(datetime.now(UTC)):
-                    break
+                now = datetime.now(UTC)
+                soon = now + timedelta(seconds=WARM_AHEAD_S)
                 try:
-                    result = await _in_thread(self._expire_once)
+                    if not self._quick.expiry_may_be_due(soon):
+                        break
+                    next_expiry = await _in_thread(self._next_expiry)
+                    if next_expiry is None or next_expiry > soon:
+                        break
+                    if next_expiry > now:
+                        # Spawning the write process takes about a second: not then.
+                        self._writer.start_soon()
+                        break
+                    expired = await self._writer.commit(partial(expire_due, now=now))
                 except DB_ERRORS as error:
                     self._report_failure("expiry", error)
                     break
                 except Exception:
                     log.exception("expiry failed unexpectedly; retrying")
                     break
-                if result is None or not result.changes:
+                if not expired.lifted:
                     break
-                log.info("expired %d rule(s)", len(result.changes))
-                await self.absorb(result)
-                if len(result.changes) < EXPIRE_BATCH:
+                log.info("expired %d rule(s)", expired.lifted)
+                if expired.result.changes:
+                    await self.absorb(expired.result)
+                else:
+                    # Lifted by the write process: the follow loop reads the lifts back in
+                    # slices while the next batch is lifted; nobody waits on this process.
+                    self.wake()
+                if expired.lifted < EXPIRE_BATCH:
                     break
 
-    def _expire_once(self) -> WriteResult | None:
-        now = datetime.now(UTC)
+    def _next_expiry(self) -> datetime | None:
+        """The earliest ``expires_at`` of an active rule or hashtag restriction."""
         with self.db.reading() as session:
-            due = [
-                expiry
-                for expiry in (withholdings.next_expiry(session), hashtags.next_expiry(session))
-                if expiry is not None and expiry <= now
-            ]
-        if not due:
-            return None
-        with self.db.writing() as session:
-            rules = withholding_service.expire_due(session, now=now, limit=EXPIRE_BATCH)
-            restrictions = hashtag_service.expire_due(session, now=now, limit=EXPIRE_BATCH)
-        return WriteResult(
-            changes=rules.changes + restrictions.changes, revision=restrictions.revision
-        )
+            due = (withholdings.next_expiry(session), hashtags.next_expiry(session))
+        return min((expiry for expiry in due if expiry is not None), default=None)
 
     async def _snapshot_loop(self) -> None:
         # The first check comes soon after start (once readiness probes have had their answer:

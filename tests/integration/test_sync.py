@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,7 @@ from app.replication.replica import Replica
 from app.repositories import active_pairs, changelog, snapshots, withholdings
 from app.services import withholdings as service
 from app.services.withholdings import RuleTerms
+from app.write_process import WriteProcess
 
 TERMS = RuleTerms(reason="r", order_ref=None, expires_at=None)
 
@@ -194,3 +196,47 @@ def test_full_load_reads_one_snapshot_however_it_is_split(
     assert (5000, b"IN") not in pairs
     assert (1, b"XX") in pairs
     assert head == 2502
+
+
+@pytest.mark.anyio
+async def test_expiry_lifts_in_the_write_process_and_the_follower_reads_the_lifts_back(
+    db: Database,
+) -> None:
+    settings = Settings(database_url="sqlite://", poll_interval_s=0.05, expiry_interval_s=0.05)
+    writer = WriteProcess(db, enabled=True, timeout_s=2.0)
+    replica = Replica()
+    follower = ChangelogFollower(db, replica, settings, writer=writer)
+    expires_at = datetime.now(UTC) + timedelta(seconds=1)
+    with db.writing() as session:
+        for account in (1, 2):
+            service.withhold(
+                session,
+                account=account,
+                country="IN",
+                actor="t",
+                now=datetime.now(UTC),
+                terms=RuleTerms(reason="r", order_ref=None, expires_at=expires_at),
+            )
+    before = set(multiprocessing.active_children())
+    await follower.load()
+    follower.start()
+    try:
+        # Started ahead of the expiry, so the lift does not wait for a child to spawn.
+        for _ in range(200):
+            if set(multiprocessing.active_children()) - before:
+                break
+            await anyio.sleep(0.05)
+        assert datetime.now(UTC) < expires_at, "the child was not started ahead"
+        assert await replica.wait_for(4, timeout_s=10)
+        assert not replica.index.is_withheld(1, "IN")
+        assert not replica.index.is_withheld(2, "IN")
+        (child,) = set(multiprocessing.active_children()) - before
+        with db.reading() as session:
+            lifted = withholdings.list_for(
+                session, subject=Subject.ACCOUNT, subject_id=1, include_lifted=True
+            )
+        assert [rule.lift_reason for rule in lifted] == ["expired"]
+        assert child.is_alive()
+    finally:
+        await follower.stop()
+        await writer.close()

@@ -4,6 +4,7 @@ answers it; the child is replaced when it dies and stopped when the app stops.""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ from app.db import Database
 from app.domain import ConflictError, NotFoundError
 from app.write_process import DatabaseUnavailableError, WriteProcess
 from tests.support import units_of_work
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -86,3 +88,31 @@ def test_a_dead_child_is_a_503_and_the_next_write_gets_a_new_one(writer: WritePr
     ran = asyncio.run(die_then_write())
 
     assert ran.pid != os.getpid()
+
+
+def test_a_closed_writer_refuses_work_and_spawns_no_child(db: Database) -> None:
+    process = WriteProcess(db, enabled=True, timeout_s=2.0)
+    before = multiprocessing.active_children()
+
+    async def close_then_write() -> None:
+        await process.close()
+        process.start_soon()
+        await process.commit(units_of_work.where_it_ran)
+
+    with pytest.raises(DatabaseUnavailableError):
+        asyncio.run(close_then_write())
+    assert multiprocessing.active_children() == before
+
+
+def test_start_soon_spawns_the_child_before_the_first_write(writer: WriteProcess) -> None:
+    before = set(multiprocessing.active_children())
+    writer.start_soon()
+    writer.start_soon()  # once
+
+    def spawned() -> set[multiprocessing.process.BaseProcess]:
+        return set(multiprocessing.active_children()) - before
+
+    wait_until(lambda: len(spawned()) == 1, timeout=30, message="no child spawned")
+    (child,) = spawned()
+    ran = asyncio.run(writer.commit(units_of_work.where_it_ran))
+    assert ran.pid == child.pid
