@@ -178,6 +178,15 @@ class OrdinalMap:
         # A copy: a live numpy view would pin the array('Q') and forbid appends.
         return np.array(self._delta_ids, dtype=np.uint64)
 
+    def forget_delta(self, count: int) -> None:
+        """Of a map no longer read (replaced by a compaction): drop up to ``count`` delta
+        entries. Freeing a delta of half a million entries in one
+        go (each an id and an ordinal object) held the GIL, and the event loop, for tens of
+        milliseconds."""
+        delta = self._delta
+        for _ in range(min(count, len(delta))):
+            delta.popitem()
+
     def get(self, account: int) -> int:
         """The ordinal of ``account``, or -1 when it has none."""
         if not 0 <= account <= MASK64:

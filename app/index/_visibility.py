@@ -421,17 +421,22 @@ class VisibilityIndex:
         self._journal = []
         return partial(_compacted, ordinals, delta_ids, bitmaps)
 
-    def finish_compaction(self, compacted: Compacted) -> None:
-        """Swap in the compacted structures, then replay the updates made meanwhile."""
+    def finish_compaction(self, compacted: Compacted) -> OrdinalMap:
+        """Swap in the compacted structures, then replay the updates made meanwhile.
+
+        Returns the replaced ordinal map, no longer read, for the caller to free a slice at a
+        time (:meth:`OrdinalMap.forget_delta`)."""
         journal, self._journal = self._journal, None
         if journal is None:
             raise RuntimeError("no background compaction to finish")
+        retired = self._ordinals
         self._adopt(*compacted)
         for added, account, country in journal:
             if added:
                 self.add(account, country)
             else:
                 self.discard(account, country)
+        return retired
 
     def abandon_compaction(self) -> None:
         """Forget a background compaction that failed; the index never stopped being whole."""

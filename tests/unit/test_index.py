@@ -274,7 +274,8 @@ def test_background_compaction_replays_what_changed_while_it_ran() -> None:
     assert index.is_withheld(3005, "US")
     assert not index.is_withheld(5, "IN")
     compacted = work()  # what the worker thread would compute, from the copies
-    index.finish_compaction(compacted)
+    replaced = index._ordinals
+    assert index.finish_compaction(compacted) is replaced
     assert set(index.pairs()) == expected
     assert index._ordinals.delta_size == 10  # only the ids first seen while it ran
     assert index.is_withheld(3005, "US")
@@ -551,6 +552,20 @@ def test_bucket_search_finds_every_key_of_crowded_buckets() -> None:
     assert ordinals.get_many(ids).tolist() == list(range(len(ids)))
     beside = unhash(np.arange(600, 1_200, dtype=np.uint64) + np.uint64(2**60))
     assert ordinals.get_many(beside).tolist() == [-1] * 600
+
+
+def test_a_replaced_map_forgets_its_delta_a_slice_at_a_time() -> None:
+    ordinals = OrdinalMap(_hashes(10, 20))
+    for account in range(100, 110):
+        ordinals.get_or_add(account)
+
+    ordinals.forget_delta(4)
+    assert len(ordinals.delta) == 6
+    ordinals.forget_delta(4)
+    ordinals.forget_delta(4)
+    assert ordinals.delta == {}
+    ordinals.forget_delta(4)  # nothing left: nothing to do
+    assert ordinals.delta == {}
 
 
 # -- stateful: any interleaving of operations keeps the index equal to the oracle -------------

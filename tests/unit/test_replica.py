@@ -6,11 +6,14 @@ import threading
 from collections.abc import Callable
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from app.domain import Change, ChangeOp
 from app.index import VisibilityIndex
+from app.index._ordinals import OrdinalMap
 from app.index._visibility import Compacted
+from app.replication import replica as sync_replica
 from app.replication.replica import Replica
 
 
@@ -67,3 +70,39 @@ def test_without_an_event_loop_the_replica_compacts_inline() -> None:
     assert replica.apply(_withholds(1, range(1, 21), "IN"))
     assert replica.index._ordinals.delta_size == 0
     assert replica.index._ordinals.base_size == 20
+
+
+@pytest.mark.anyio
+async def test_the_compacted_away_delta_is_freed_a_slice_at_a_time_between_lookups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    replica = Replica()
+    replica.load(VisibilityIndex.from_pairs([], compact_threshold=100), 0)
+    replaced = replica.index._ordinals
+    ticks = 0
+    ticks_at_each_slice: list[int] = []
+    forget = OrdinalMap.forget_delta
+
+    def counted(self: OrdinalMap, count: int) -> None:
+        ticks_at_each_slice.append(ticks)
+        forget(self, count)
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await anyio.lowlevel.checkpoint()
+
+    monkeypatch.setattr(sync_replica, "FORGET_SLICE", 10)
+    monkeypatch.setattr(OrdinalMap, "forget_delta", counted)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(ticker)
+        assert replica.apply(_withholds(1, range(1, 151), "IN"))
+        await replica.settle()
+        tasks.cancel_scope.cancel()
+
+    assert replica.index._ordinals is not replaced
+    assert replaced.delta == {}
+    assert len(ticks_at_each_slice) == 15  # 150 entries, 10 at a time
+    assert ticks_at_each_slice == sorted(set(ticks_at_each_slice)), "no lookup ran in between"
+    assert replica.index.is_withheld(150, "IN")
