@@ -8,8 +8,9 @@ the core between it and the loop's thread, and the loop takes its turn as soon a
 The child commits; this process then follows the changelog to the write's revision before it
 answers, as a replica follows another replica's writes (``transactions.write_heavy``).
 
-The child is spawned on the first heavy write (a process that never takes one never has one)
-and runs one unit of work at a time. Its outcome comes back without the write's changes: this
+The heavy writes: bulks, an order's decisions, mass expiries (``commit``), and storing a large
+index snapshot (``run``, ``app/replication/snapshot_store.py``). The child is spawned on the
+first of them (a process that never takes one never has one) and runs one at a time. Its outcome comes back without the write's changes: this
 process reads them back from the changelog in slices, where unpickling 100k of them would hold
 its loop. Errors come back as the API answers them (404, 409, 503): an exception carrying rows
 or a driver's state would not survive the trip.
@@ -24,6 +25,7 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from anyio import to_thread
@@ -47,6 +49,8 @@ class Committed(Protocol):
 
 Outcome = TypeVar("Outcome", bound=Committed)
 UnitOfWork = Callable[[Session], Outcome]
+Done = TypeVar("Done")
+Task = Callable[[Database], Done]  # given the database of the process it runs in
 
 _database: Database | None = None  # the child's own
 
@@ -69,16 +73,20 @@ def _nothing() -> None:
     """Submitted to have the pool spawn its child."""
 
 
-def _commit_in_child(work: UnitOfWork[Outcome]) -> Outcome:
+def _in_child(task: Task[Done]) -> Done:
     assert _database is not None, "the pool's initializer opens the database"
     try:
-        outcome = commit(_database, work)
+        return task(_database)
     except NotFoundError as error:
         raise NotFoundError(error.detail) from None
     except ConflictError as error:
         raise ConflictError(error.detail) from None
     except UNAVAILABLE_ERRORS as error:  # exactly what the API answers 503 for
         raise DatabaseUnavailableError(type(error).__name__) from None
+
+
+def _commit_stripped(work: UnitOfWork[Outcome], db: Database) -> Outcome:
+    outcome = commit(db, work)
     revision = outcome.result.revision
     stripped: Outcome = dataclasses.replace(outcome, result=WriteResult((), revision))  # type: ignore[type-var]
     return stripped
@@ -98,11 +106,21 @@ class WriteProcess:
         """``work``'s outcome, committed; from the child, its result carries no changes."""
         if not self.enabled:
             return await to_thread.run_sync(commit, self.db, work)
+        return await self._in_child(partial(_commit_stripped, work))
+
+    async def run(self, task: Task[Done]) -> Done:
+        """``task(database)``, in the child (with its own connection) or, when not
+        ``enabled``, in a worker thread here. ``task`` commits what it writes itself."""
+        if not self.enabled:
+            return await to_thread.run_sync(task, self.db)
+        return await self._in_child(task)
+
+    async def _in_child(self, task: Task[Done]) -> Done:
         if self._closed:
             raise DatabaseUnavailableError("the write process is stopping")
         pool = self._pool or self._start()
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, _commit_in_child, work)
+            return await asyncio.get_running_loop().run_in_executor(pool, _in_child, task)
         except BrokenProcessPool:
             # The child died (killed, out of memory): whether it committed, the changelog
             # tells; the next heavy write gets a new child.

@@ -30,13 +30,14 @@ from typing import TypeVar
 
 import psycopg
 from anyio import to_thread
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
 from app.domain import Change, WriteResult
 from app.memory import release_free_memory
+from app.replication import snapshot_store
 from app.replication.cold_start import RELOAD_AFTER, load_state
 from app.replication.indexes import Indexes
 from app.replication.quick_reads import QuickReads
@@ -314,8 +315,9 @@ class ChangelogFollower:
         """Store this process's index when the newest snapshot is far enough behind.
 
         The state is copied on the event loop, so it is exactly the state at ``revision``;
-        encoding the copies and storing them happens in a thread (encoding 10M pairs on the
-        loop held every lookup up for over 100 ms). Several processes may race: one wins, the
+        encoding the copies happens in a thread (encoding 10M pairs on the loop held every
+        lookup up for over 100 ms), storing them in the write process when they are large
+        (``snapshot_store``). Several processes may race: one wins, the
         others' insert is a no-op or a conflict we ignore.
         """
         latest = await _in_thread(self._latest_snapshot_revision)
@@ -327,22 +329,10 @@ class ChangelogFollower:
         data = await _in_thread(encode)
         del encode  # its copies
 
-        def store(data: memoryview) -> bool:
-            try:
-                with self.db.writing_once() as session:
-                    return snapshots.save(
-                        session,
-                        revision=revision,
-                        pairs=pairs,
-                        data=data,
-                        now=datetime.now(UTC),
-                        keep=2,
-                    )
-            except IntegrityError:
-                return False
-
         size = len(data)
-        saved = await _in_thread(partial(store, data))
+        saved = await snapshot_store.save(
+            self._writer, data, revision=revision, pairs=pairs, now=datetime.now(UTC)
+        )
         del data  # hundreds of MB at 10M pairs: give them back
         await _in_thread(release_free_memory)
         if saved:

@@ -13,8 +13,10 @@ from app.config import Settings
 from app.db import Database
 from app.domain import LiftCause, Subject
 from app.replication import follower as sync
+from app.replication import snapshot_store
 from app.replication.cold_start import load_state
 from app.replication.follower import ChangelogFollower
+from app.replication.indexes import Indexes
 from app.replication.replica import Replica
 from app.repositories import active_pairs, changelog, snapshots, withholdings
 from app.services import withholdings as service
@@ -240,3 +242,36 @@ async def test_expiry_lifts_in_the_write_process_and_the_follower_reads_the_lift
     finally:
         await follower.stop()
         await writer.close()
+
+
+@pytest.mark.anyio
+async def test_a_large_snapshot_is_stored_by_the_write_process_through_a_file_then_removed(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _withhold(db, range(1, 41))
+    monkeypatch.setattr(snapshot_store, "THROUGH_WRITER_FROM", 0)  # every snapshot is large
+    spilled: list[str] = []
+    spill = snapshot_store._spill
+
+    def recorded(data: memoryview) -> str:
+        spilled.append(spill(data))
+        return spilled[-1]
+
+    monkeypatch.setattr(snapshot_store, "_spill", recorded)
+    writer = WriteProcess(db, enabled=True, timeout_s=2.0)
+    settings = Settings(database_url="sqlite://", snapshot_every_changes=10)
+    follower = ChangelogFollower(db, Replica(), settings, writer=writer)
+    try:
+        await follower.load()
+        assert await follower.snapshot_if_due()
+    finally:
+        await writer.close()
+
+    assert len(spilled) == 1
+    assert not await anyio.Path(spilled[0]).exists()
+    expected, head = load_state(db)
+    with db.reading() as session:
+        stored = snapshots.latest(session)
+    assert stored is not None
+    assert stored[0] == head == 40
+    assert Indexes.from_bytes(stored[1]).accounts == expected.accounts

@@ -116,3 +116,20 @@ def test_start_soon_spawns_the_child_before_the_first_write(writer: WriteProcess
     (child,) = spawned()
     ran = asyncio.run(writer.commit(units_of_work.where_it_ran))
     assert ran.pid == child.pid
+
+
+def test_a_task_runs_in_the_child_on_its_own_connection_to_the_same_database(
+    writer: WriteProcess, db: Database
+) -> None:
+    pid, database = asyncio.run(writer.run(units_of_work.where_it_runs))
+
+    assert pid != os.getpid()
+    assert database == db.describe()
+
+
+def test_disabled_a_task_runs_here(db: Database) -> None:
+    here = WriteProcess(db, enabled=False, timeout_s=2.0)
+
+    pid, _ = asyncio.run(here.run(units_of_work.where_it_runs))
+
+    assert pid == os.getpid()

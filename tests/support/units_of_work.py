@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from app.db import Database
 from app.domain import AuthorConflictError, Change, ChangeOp, OrderNotFoundError, WriteResult
 from app.repositories import changelog
 
@@ -40,3 +41,8 @@ def unreachable(session: Session) -> Ran:
 
 def dying(session: Session) -> Ran:
     os._exit(3)  # as a process killed for its memory would end
+
+
+def where_it_runs(db: Database) -> tuple[int, str]:
+    """A task for ``WriteProcess.run``: its process and the database it was given."""
+    return os.getpid(), db.describe()
