@@ -7,7 +7,11 @@ encoding on the event loop (the baseline: ``Indexes.to_bytes``, what a server di
 worker thread). The process is tuned as a server is (``app.process.tune_for_serving``). Pin it to
 one core to match a pinned server.
 
+Then the snapshot is stored (``snapshot_store.save``) into a throw-away SQLite file, ``--stores``
+times each, alternating: from a worker thread here (the baseline) and by the write process.
+
     taskset -c 1 .venv/bin/python -m bench.snapshot_stall --pairs 10000000
+    .venv/bin/python -m bench.snapshot_stall --pairs 10000000  # both cores: the child has one
 """
 
 from __future__ import annotations
@@ -15,20 +19,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import tempfile
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 
+from app.db import Database
 from app.index import VisibilityIndex
+from app.migrate import upgrade_to_head
 from app.process import tune_for_serving
+from app.replication import snapshot_store
 from app.replication.indexes import Indexes
+from app.write_process import WriteProcess
 from bench import bench_index
 from bench._ticker import loop_gaps
 
 SEED = 20_240_601
 
 
-async def _measure(indexes: Indexes) -> dict[str, dict[str, float]]:
+async def _measure(indexes: Indexes, stores: int) -> dict[str, dict[str, float]]:
     async with loop_gaps() as on_loop:
         started = time.perf_counter()
         whole = indexes.to_bytes()
@@ -49,6 +60,42 @@ async def _measure(indexes: Indexes) -> dict[str, dict[str, float]]:
             "longest_gap_ms": aside.longest_ms,
         },
         "megabytes": {"bytes": len(whole) / 2**20},
+        **await _store(memoryview(whole), stores),
+    }
+
+
+async def _store(data: memoryview, stores: int) -> dict[str, dict[str, float]]:
+    """The longest gap while ``data`` is stored, from a thread here and by the write process
+    (the median of ``stores`` each, alternating)."""
+    rows: dict[str, list[tuple[float, float]]] = {"stored_here": [], "stored_by_child": []}
+    with tempfile.TemporaryDirectory(prefix="withheld-snapshot-stall-") as folder:
+        db = Database.from_url(f"sqlite:///{Path(folder) / 'store.db'}", timeout_s=30)
+        await asyncio.to_thread(upgrade_to_head, db.engine)
+        writers = {
+            "stored_here": WriteProcess(db, enabled=False, timeout_s=30),
+            "stored_by_child": WriteProcess(db, enabled=True, timeout_s=30),
+        }
+        writers["stored_by_child"].start_soon()
+        try:
+            for revision in range(1, 2 * stores + 1):
+                key = "stored_here" if revision % 2 else "stored_by_child"
+                async with loop_gaps() as gaps:
+                    started = time.perf_counter()
+                    await snapshot_store.save(
+                        writers[key], data, revision=revision, pairs=0, now=datetime.now(UTC)
+                    )
+                    took_ms = (time.perf_counter() - started) * 1000
+                rows[key].append((took_ms, gaps.longest_ms))
+        finally:
+            for writer in writers.values():
+                await writer.close()
+            db.dispose()
+    return {
+        key: {
+            "snapshot_ms": float(np.median([took for took, _ in runs])),
+            "longest_gap_ms": float(np.median([gap for _, gap in runs])),
+        }
+        for key, runs in rows.items()
     }
 
 
@@ -56,6 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--pairs", type=int, default=10_000_000)
     parser.add_argument("--delta", type=int, default=100_000, help="new accounts in the delta")
+    parser.add_argument("--stores", type=int, default=3, help="stores of each kind")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     work = bench_index.make_workload(args.pairs, SEED)
@@ -64,7 +112,7 @@ def main() -> None:
     for account in np.random.default_rng(SEED + 1).integers(1, 2**62, args.delta).tolist():
         index.add(account, "IN")
     tune_for_serving()
-    figures = asyncio.run(_measure(Indexes(accounts=index)))
+    figures = asyncio.run(_measure(Indexes(accounts=index), args.stores))
     if args.json:
         print(json.dumps({"pairs": args.pairs, "delta": args.delta, **figures}))
         return
@@ -74,6 +122,8 @@ def main() -> None:
     rows = (
         ("encoded on the event loop (base)", "on_loop"),
         ("copies here, encoded aside", "worker_thread"),
+        ("stored from a thread here (base)", "stored_here"),
+        ("stored by the write process", "stored_by_child"),
     )
     for label, key in rows:
         row = figures[key]
