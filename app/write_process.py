@@ -10,9 +10,10 @@ answers, as a replica follows another replica's writes (``transactions.write_hea
 
 The heavy writes: bulks, an order's decisions, mass expiries (``commit``), and storing a large
 index snapshot (``run``, ``app/replication/snapshot_store.py``). The child is spawned on the
-first of them (a process that never takes one never has one) and runs one at a time. Its outcome comes back without the write's changes: this
-process reads them back from the changelog in slices, where unpickling 100k of them would hold
-its loop. Errors come back as the API answers them (404, 409, 503): an exception carrying rows
+first of them (a process that never takes one never has one) and runs one at a time. A
+commit's outcome comes back without the write's changes: this process reads them back from
+the changelog in slices, where unpickling 100k of them would hold its loop. Errors come back
+as the API answers them (404, 409, 503): an exception carrying rows
 or a driver's state would not survive the trip.
 """
 

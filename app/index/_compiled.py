@@ -11,13 +11,14 @@ from typing import Final
 try:
     from app.index._probe import (
         BaseProbe,
+        DeltaMap,
         IndexProbe,
         QueryAnswerer,
         render_post_items,
         scan_post_items,
     )
 except ImportError:  # pragma: no cover - installs without a compiler
-    BaseProbe = IndexProbe = QueryAnswerer = None  # type: ignore[assignment,misc]
+    BaseProbe = DeltaMap = IndexProbe = QueryAnswerer = None  # type: ignore[assignment,misc]
     render_post_items = scan_post_items = None  # type: ignore[assignment]
 
 COMPILED_PROBE: Final = BaseProbe is not None
@@ -26,6 +27,7 @@ COMPILED_PROBE: Final = BaseProbe is not None
 __all__ = [
     "COMPILED_PROBE",
     "BaseProbe",
+    "DeltaMap",
     "IndexProbe",
     "QueryAnswerer",
     "render_post_items",

@@ -19,8 +19,9 @@ A single probe bisects a ``memoryview`` of the keys inside its bucket (plain int
 indexing numpy would build slow numpy scalars); a batch runs the same binary search for every
 query in step, as whole-array operations.
 
-Ids that are not in the base go to a small delta: a dict id -> ordinal plus an
-``array('Q')`` of the delta ids in ordinal order, ordinals continuing after the base.
+Ids that are not in the base go to a small delta: a map id -> ordinal (``_probe.c``'s
+``DeltaMap``, two flat arrays; a dict without the compiled module) plus an ``array('Q')`` of the
+delta ids in ordinal order, ordinals continuing after the base.
 The owner (the visibility index) folds the delta into a new base when it grows. Batch lookups
 search a bucketed copy of the delta, merged forward as the delta grows.
 """
@@ -31,12 +32,19 @@ import math
 import sys
 from array import array
 from bisect import bisect_left
-from typing import Final
+from typing import Final, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
 
-from app.index._compiled import BaseProbe
+from app.index._compiled import BaseProbe, DeltaMap
+
+Delta: TypeAlias = "DeltaMap | dict[int, int]"
+
+
+def _new_delta() -> Delta:
+    return DeltaMap() if DeltaMap is not None else {}
+
 
 U64 = NDArray[np.uint64]
 I64 = NDArray[np.int64]
@@ -125,7 +133,7 @@ class OrdinalMap:
         # Halvings that find a key's place in the longest bucket (a lower-bound search).
         longest = int(np.diff(offsets).max()) if n else 0
         self._search_steps = longest.bit_length()
-        self._delta: dict[int, int] = {}
+        self._delta: Delta = _new_delta()
         self._delta_ids = array("Q")
         # get_many's view of the delta (which only grows): a base-only map of a prefix of
         # it and the ordinal behind each of its positions. Built on first use.
@@ -140,14 +148,17 @@ class OrdinalMap:
         """Rebuild a map from its base hashes and delta ids (as written by a snapshot)."""
         ordinals = cls(sorted_hashes)
         first = len(sorted_hashes)
-        ordinals._delta_ids.frombytes(np.ascontiguousarray(delta_ids, dtype=np.uint64).tobytes())
-        ordinals._delta.update(
-            zip(ordinals._delta_ids.tolist(), range(first, first + len(delta_ids)), strict=True)
-        )
-        if len(ordinals._delta) != len(delta_ids):
-            raise ValueError("duplicate delta ids")
-        if len(ordinals) > MAX_ORDINALS:
+        ids = np.ascontiguousarray(delta_ids, dtype=np.uint64)
+        if first + len(ids) > MAX_ORDINALS:
             raise ValueError("too many accounts for 32-bit ordinals")
+        ordinals._delta_ids.frombytes(ids.tobytes())
+        delta = ordinals._delta
+        if isinstance(delta, dict):
+            delta.update(zip(ids.tolist(), range(first, first + len(ids)), strict=True))
+            if len(delta) != len(ids):
+                raise ValueError("duplicate delta ids")
+        else:
+            delta.extend(ids, first)  # ValueError on a duplicate
         return ordinals
 
     def __len__(self) -> int:
@@ -168,7 +179,7 @@ class OrdinalMap:
         return self._keys
 
     @property
-    def delta(self) -> dict[int, int]:
+    def delta(self) -> Delta:
         """The delta itself, id -> ordinal: live (compiled probes read it at each lookup);
         only this map may change it."""
         return self._delta
@@ -180,10 +191,13 @@ class OrdinalMap:
 
     def forget_delta(self, count: int) -> None:
         """Of a map no longer read (replaced by a compaction): drop up to ``count`` delta
-        entries. Freeing a delta of half a million entries in one
-        go (each an id and an ordinal object) held the GIL, and the event loop, for tens of
-        milliseconds."""
+        entries. A dict delta of half a million entries (each an id and an ordinal object)
+        freed in one go held the GIL, and the event loop, for tens of milliseconds; a
+        ``DeltaMap`` frees its two arrays at once."""
         delta = self._delta
+        if not isinstance(delta, dict):
+            delta.clear()
+            return
         for _ in range(min(count, len(delta))):
             delta.popitem()
 
@@ -341,13 +355,13 @@ class OrdinalMap:
         return hashes
 
     def memory_bytes(self) -> int:
-        """Bytes held: numpy buffers plus the delta's dict, int objects and array, and the
-        batch lookups' bucketed copy of the delta."""
+        """Bytes held: numpy buffers plus the delta (its map and array), and the batch
+        lookups' bucketed copy of the delta."""
         total = self._keys.nbytes + self._offsets.nbytes
         if self._sorted_delta is not None:
             total += self._sorted_delta.memory_bytes() + self._sorted_delta_ordinals.nbytes
         total += sys.getsizeof(self._delta) + sys.getsizeof(self._delta_ids)
-        if self._delta:
+        if isinstance(self._delta, dict) and self._delta:
             # Each entry owns an id int object and (past the small-int cache) an ordinal int.
             total += len(self._delta) * (sys.getsizeof(1 << 62) + sys.getsizeof(1 << 30))
         return total

@@ -1,4 +1,4 @@
-/* The compiled probes: what GET /visible runs per lookup, in three types.
+/* The compiled probes: what GET /visible runs per lookup, in four types.
  *
  * Optional speedup (like MarkupSafe's): when no C compiler is at hand the package installs
  * without it, and Python twins give the same answers (``_ordinals.py``, ``_visibility.py``,
@@ -10,7 +10,8 @@
  * - BaseProbe: decimal digits -> ordinal in an ordinal map's base. Layout (see _ordinals.py):
  *   keys are the sorted hashes h(x) = x * GOLDEN mod 2**64 of the base ids; bucket
  *   b = h >> shift holds keys[offsets[b]:offsets[b + 1]]; an id's ordinal is its key's position.
- * - IndexProbe: decimal digits and a country -> withheld? (base, then the delta dict, then the
+ * - DeltaMap: the ordinal map's delta (id -> ordinal for ids the base lacks), flat arrays.
+ * - IndexProbe: decimal digits and a country -> withheld? (base, then the delta map, then the
  *   country's and XX's bitmaps, whose ``in`` it calls through the sequence protocol: pyroaring
  *   has no C API). A visibility index builds one whenever it swaps its structures.
  * - QueryAnswerer: GET /visible's common query ("account=<id>&country=<cc>", nothing else) ->
@@ -199,12 +200,288 @@ static PyTypeObject BaseProbeType = {
     .tp_methods = BaseProbe_methods,
 };
 
+/* -- DeltaMap ---------------------------------------------------------------------------- */
+
+/* The ordinal map's delta: id -> ordinal for the ids the base lacks, in two flat arrays with
+ * linear probing (an id is never 0: MIN_ID is 1, so 0 marks an empty slot). A dict of ints
+ * held an id object, an ordinal object and an entry per id (~110 bytes); this holds 12 bytes
+ * a slot at a load of at most 3/4. Ids are only added: the whole map goes at a compaction. */
+typedef struct {
+    PyObject_HEAD
+    uint64_t *ids;     /* capacity slots, 0 = empty */
+    uint32_t *ordinals;
+    Py_ssize_t capacity; /* a power of two, or 0 before the first add */
+    Py_ssize_t size;
+    unsigned int shift;  /* 64 - log2(capacity) */
+} DeltaMap;
+
+#define DELTA_MIN_CAPACITY 16
+
+static Py_ssize_t
+delta_slot(const DeltaMap *self, uint64_t id)
+{
+    Py_ssize_t mask = self->capacity - 1;
+    Py_ssize_t slot = (Py_ssize_t)((id * GOLDEN) >> self->shift);
+    while (self->ids[slot] != 0 && self->ids[slot] != id) {
+        slot = (slot + 1) & mask;
+    }
+    return slot;
+}
+
+/* The id's ordinal, or -1. */
+static int64_t
+delta_ordinal(const DeltaMap *self, uint64_t id)
+{
+    if (self->size == 0 || id == 0) {
+        return -1;
+    }
+    Py_ssize_t slot = delta_slot(self, id);
+    return self->ids[slot] == id ? (int64_t)self->ordinals[slot] : -1;
+}
+
+static int
+delta_grow(DeltaMap *self, Py_ssize_t capacity)
+{
+    uint64_t *ids = PyMem_Calloc((size_t)capacity, sizeof(uint64_t));
+    uint32_t *ordinals = PyMem_Malloc((size_t)capacity * sizeof(uint32_t));
+    if (ids == NULL || ordinals == NULL) {
+        PyMem_Free(ids);
+        PyMem_Free(ordinals);
+        PyErr_NoMemory();
+        return -1;
+    }
+    uint64_t *old_ids = self->ids;
+    uint32_t *old_ordinals = self->ordinals;
+    Py_ssize_t old_capacity = self->capacity;
+    unsigned int bits = 0;
+    while (((Py_ssize_t)1 << bits) < capacity) {
+        bits++;
+    }
+    self->ids = ids;
+    self->ordinals = ordinals;
+    self->capacity = capacity;
+    self->shift = 64 - bits;
+    for (Py_ssize_t i = 0; i < old_capacity; i++) {
+        if (old_ids[i] != 0) {
+            Py_ssize_t slot = delta_slot(self, old_ids[i]);
+            ids[slot] = old_ids[i];
+            ordinals[slot] = old_ordinals[i];
+        }
+    }
+    PyMem_Free(old_ids);
+    PyMem_Free(old_ordinals);
+    return 0;
+}
+
+/* Adds id -> ordinal; 1 if added, 0 if the id was there already (nothing changed), -1 error. */
+static int
+delta_add(DeltaMap *self, uint64_t id, uint32_t ordinal)
+{
+    if (id == 0 || id > MAX_ACCOUNT) {
+        PyErr_SetString(PyExc_ValueError, "a delta id is an account id (1..2**63-1)");
+        return -1;
+    }
+    if ((self->size + 1) * 4 > self->capacity * 3) {
+        Py_ssize_t capacity = self->capacity ? self->capacity * 2 : DELTA_MIN_CAPACITY;
+        if (delta_grow(self, capacity) < 0) {
+            return -1;
+        }
+    }
+    Py_ssize_t slot = delta_slot(self, id);
+    if (self->ids[slot] == id) {
+        return 0;
+    }
+    self->ids[slot] = id;
+    self->ordinals[slot] = ordinal;
+    self->size++;
+    return 1;
+}
+
+static void
+DeltaMap_dealloc(DeltaMap *self)
+{
+    PyMem_Free(self->ids);
+    PyMem_Free(self->ordinals);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* An id argument: 1 and the value if it can be an account id, 0 if it cannot (not an error:
+ * such an id is simply absent), -1 on a non-int. */
+static int
+delta_key(PyObject *key, uint64_t *id)
+{
+    if (!PyLong_Check(key)) {
+        PyErr_SetString(PyExc_TypeError, "delta ids are ints");
+        return -1;
+    }
+    int overflow = 0;
+    long long value = PyLong_AsLongLongAndOverflow(key, &overflow);
+    if (value == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (overflow != 0 || value < 1) {
+        return 0;
+    }
+    *id = (uint64_t)value;
+    return 1;
+}
+
+static PyObject *
+DeltaMap_get(DeltaMap *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "get(id, default=-1)");
+        return NULL;
+    }
+    uint64_t id = 0;
+    int valid = delta_key(args[0], &id);
+    if (valid < 0) {
+        return NULL;
+    }
+    int64_t ordinal = valid ? delta_ordinal(self, id) : -1;
+    if (ordinal >= 0) {
+        return PyLong_FromLongLong(ordinal);
+    }
+    return nargs == 2 ? Py_NewRef(args[1]) : PyLong_FromLong(-1);
+}
+
+static int
+DeltaMap_ass_subscript(DeltaMap *self, PyObject *key, PyObject *value)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_TypeError, "delta ids are never removed one by one");
+        return -1;
+    }
+    uint64_t id = 0;
+    int valid = delta_key(key, &id);
+    if (valid < 0) {
+        return -1;
+    }
+    unsigned long ordinal = PyLong_AsUnsignedLong(value);
+    if (ordinal == (unsigned long)-1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (!valid || ordinal > UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "an account id (1..2**63-1) to a 32-bit ordinal");
+        return -1;
+    }
+    int added = delta_add(self, id, (uint32_t)ordinal);
+    if (added == 0) {
+        PyErr_SetString(PyExc_KeyError, "the id is in the delta already");
+        return -1;
+    }
+    return added < 0 ? -1 : 0;
+}
+
+static PyObject *
+DeltaMap_subscript(DeltaMap *self, PyObject *key)
+{
+    uint64_t id = 0;
+    int valid = delta_key(key, &id);
+    if (valid < 0) {
+        return NULL;
+    }
+    int64_t ordinal = valid ? delta_ordinal(self, id) : -1;
+    if (ordinal < 0) {
+        PyErr_SetObject(PyExc_KeyError, key);
+        return NULL;
+    }
+    return PyLong_FromLongLong(ordinal);
+}
+
+static Py_ssize_t
+DeltaMap_length(DeltaMap *self)
+{
+    return self->size;
+}
+
+static PyObject *
+DeltaMap_extend(DeltaMap *self, PyObject *args)
+{
+    PyObject *source;
+    unsigned long long first;
+    if (!PyArg_ParseTuple(args, "OK", &source, &first)) {
+        return NULL;
+    }
+    Py_buffer view;
+    if (get_vector(source, &view, 8, "ids") < 0) {
+        return NULL;
+    }
+    const uint64_t *ids = (const uint64_t *)view.buf;
+    Py_ssize_t count = view.len / 8;
+    if (first + (unsigned long long)count > (unsigned long long)UINT32_MAX + 1) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "too many accounts for 32-bit ordinals");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        int added = delta_add(self, ids[i], (uint32_t)(first + (unsigned long long)i));
+        if (added <= 0) {
+            PyBuffer_Release(&view);
+            if (added == 0) {
+                PyErr_SetString(PyExc_ValueError, "duplicate delta ids");
+            }
+            return NULL;
+        }
+    }
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+DeltaMap_clear(DeltaMap *self, PyObject *Py_UNUSED(ignored))
+{
+    PyMem_Free(self->ids);
+    PyMem_Free(self->ordinals);
+    self->ids = NULL;
+    self->ordinals = NULL;
+    self->capacity = 0;
+    self->size = 0;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+DeltaMap_sizeof(DeltaMap *self, PyObject *Py_UNUSED(ignored))
+{
+    size_t slots = (size_t)self->capacity * (sizeof(uint64_t) + sizeof(uint32_t));
+    return PyLong_FromSize_t(sizeof(DeltaMap) + slots);
+}
+
+static PyMethodDef DeltaMap_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))DeltaMap_get, METH_FASTCALL,
+     "get(id, default=-1): the id's ordinal, or default (also for ints no account has)."},
+    {"extend", (PyCFunction)DeltaMap_extend, METH_VARARGS,
+     "extend(ids, first): adds ids (a buffer of uint64) as ordinals first, first + 1, ...; "
+     "ValueError on a duplicate."},
+    {"clear", (PyCFunction)DeltaMap_clear, METH_NOARGS, "Forget every id, freeing the slots."},
+    {"__sizeof__", (PyCFunction)DeltaMap_sizeof, METH_NOARGS, "Bytes held, slots included."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMappingMethods DeltaMap_mapping = {
+    .mp_length = (lenfunc)DeltaMap_length,
+    .mp_subscript = (binaryfunc)DeltaMap_subscript,
+    .mp_ass_subscript = (objobjargproc)DeltaMap_ass_subscript,
+};
+
+static PyTypeObject DeltaMapType = {
+    .ob_base = PyVarObject_HEAD_INIT(NULL, 0).tp_name = "app.index._probe.DeltaMap",
+    .tp_doc = "DeltaMap(): an ordinal map's delta, account id -> 32-bit ordinal, add-only "
+              "(map[id] = ordinal; KeyError if the id is there already).",
+    .tp_basicsize = sizeof(DeltaMap),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)DeltaMap_dealloc,
+    .tp_methods = DeltaMap_methods,
+    .tp_as_mapping = &DeltaMap_mapping,
+};
+
 /* -- IndexProbe ------------------------------------------------------------------------ */
 
 typedef struct {
     PyObject_HEAD
     BaseProbe *base;         /* the ordinal map's base */
-    PyObject *delta;         /* dict: id (int) -> ordinal (int), ids the base lacks */
+    DeltaMap *delta;         /* the ids the base lacks */
     PyObject *bitmaps;       /* dict: country code (str) -> bitmap of ordinals */
     PyObject *every_country; /* the code whose bitmap withholds everywhere ("XX") */
 } IndexProbe;
@@ -219,7 +496,7 @@ IndexProbe_init(IndexProbe *self, PyObject *args, PyObject *kwargs)
         return -1;
     }
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!U", names, &BaseProbeType, &base,
-                                     &PyDict_Type, &delta, &PyDict_Type, &bitmaps,
+                                     &DeltaMapType, &delta, &PyDict_Type, &bitmaps,
                                      &every_country)) {
         return -1;
     }
@@ -227,7 +504,7 @@ IndexProbe_init(IndexProbe *self, PyObject *args, PyObject *kwargs)
         return -1;
     }
     self->base = (BaseProbe *)Py_NewRef(base);
-    self->delta = Py_NewRef(delta);
+    self->delta = (DeltaMap *)Py_NewRef(delta);
     self->bitmaps = Py_NewRef(bitmaps);
     self->every_country = Py_NewRef(every_country);
     return 0;
@@ -236,7 +513,7 @@ IndexProbe_init(IndexProbe *self, PyObject *args, PyObject *kwargs)
 static void
 IndexProbe_dealloc(IndexProbe *self)
 {
-    /* No cycles to collect: it refers to an array probe, two dicts of ints and bitmaps, a str. */
+    /* No cycles to collect: an array probe, a delta map, a dict of bitmaps, a str. */
     Py_XDECREF(self->base);
     Py_XDECREF(self->delta);
     Py_XDECREF(self->bitmaps);
@@ -271,19 +548,14 @@ index_withholds(IndexProbe *self, uint64_t account, PyObject *country)
         }
     }
     else {
-        if (PyDict_GET_SIZE(self->delta) == 0) {
+        int64_t in_delta = delta_ordinal(self->delta, account);
+        if (in_delta < 0) {
             return 0;
         }
-        PyObject *id = PyLong_FromUnsignedLongLong(account);
-        if (id == NULL) {
+        ordinal = PyLong_FromLongLong(in_delta);
+        if (ordinal == NULL) {
             return -1;
         }
-        ordinal = PyDict_GetItemWithError(self->delta, id);
-        Py_DECREF(id);
-        if (ordinal == NULL) {
-            return PyErr_Occurred() ? -1 : 0;
-        }
-        Py_INCREF(ordinal);
     }
     int withheld = bitmap_holds(self->bitmaps, country, ordinal);
     if (withheld == 0) {
@@ -878,6 +1150,7 @@ PyInit__probe(void)
         return NULL;
     }
     if (add_type(module, &BaseProbeType, "BaseProbe") < 0 ||
+        add_type(module, &DeltaMapType, "DeltaMap") < 0 ||
         add_type(module, &IndexProbeType, "IndexProbe") < 0 ||
         add_type(module, &QueryAnswererType, "QueryAnswerer") < 0) {
         Py_DECREF(module);

@@ -136,8 +136,9 @@ class PythonProbe:
 
 
 def _probe_of(ordinals: OrdinalMap, bitmaps: dict[str, BitMap]) -> DecimalProbe:
-    if IndexProbe is not None and ordinals.base_probe is not None:
-        return IndexProbe(ordinals.base_probe, ordinals.delta, bitmaps, ALL_COUNTRIES)
+    delta = ordinals.delta
+    if IndexProbe is not None and ordinals.base_probe is not None and not isinstance(delta, dict):
+        return IndexProbe(ordinals.base_probe, delta, bitmaps, ALL_COUNTRIES)
     return PythonProbe(ordinals, bitmaps)
 
 

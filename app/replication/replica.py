@@ -28,7 +28,8 @@ log = logging.getLogger("withheld.replica")
 
 # Changes applied in one synchronous stretch, short enough that no lookup notices the wait.
 APPLY_SLICE = 500
-# Entries of a compacted-away delta freed in one stretch (all at once: tens of ms at 10M pairs).
+# Entries of a compacted-away dict delta (no compiled DeltaMap) freed in one stretch (all at
+# once: tens of ms at 10M pairs).
 FORGET_SLICE = 4_096
 
 
@@ -120,6 +121,8 @@ class Replica:
             if retired is not None:
                 for _ in range(0, len(retired.delta), FORGET_SLICE):
                     retired.forget_delta(FORGET_SLICE)
+                    if not retired.delta:
+                        break
                     await asyncio.sleep(0)
             del retired
             await to_thread.run_sync(release_free_memory)

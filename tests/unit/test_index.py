@@ -21,6 +21,8 @@ from hypothesis.stateful import (
 from pyroaring import BitMap
 
 from app.index import ALL_COUNTRIES, VisibilityIndex
+from app.index import _ordinals as ordinal_maps
+from app.index._compiled import DeltaMap
 from app.index._ordinals import OrdinalMap, bucket_bits, hash_ids, unhash
 from app.index._snapshot import encode
 from app.index._visibility import _BUILD_CHUNK, Compacted, _bitmap_of
@@ -554,10 +556,15 @@ def test_bucket_search_finds_every_key_of_crowded_buckets() -> None:
     assert ordinals.get_many(beside).tolist() == [-1] * 600
 
 
-def test_a_replaced_map_forgets_its_delta_a_slice_at_a_time() -> None:
+def test_a_replaced_map_forgets_a_dict_delta_a_slice_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ordinal_maps, "DeltaMap", None)  # as installed without a compiler
+    monkeypatch.setattr(ordinal_maps, "BaseProbe", None)
     ordinals = OrdinalMap(_hashes(10, 20))
     for account in range(100, 110):
         ordinals.get_or_add(account)
+    assert isinstance(ordinals.delta, dict)
 
     ordinals.forget_delta(4)
     assert len(ordinals.delta) == 6
@@ -566,6 +573,18 @@ def test_a_replaced_map_forgets_its_delta_a_slice_at_a_time() -> None:
     assert ordinals.delta == {}
     ordinals.forget_delta(4)  # nothing left: nothing to do
     assert ordinals.delta == {}
+
+
+@pytest.mark.skipif(DeltaMap is None, reason="app/index/_probe.c is not built")
+def test_a_replaced_map_frees_a_compiled_delta_at_once() -> None:
+    ordinals = OrdinalMap(_hashes(10, 20))
+    for account in range(100, 110):
+        ordinals.get_or_add(account)
+
+    ordinals.forget_delta(4)
+
+    assert len(ordinals.delta) == 0
+    assert ordinals.delta.get(105) == -1
 
 
 # -- stateful: any interleaving of operations keeps the index equal to the oracle -------------

@@ -11,6 +11,7 @@ import pytest
 
 from app.domain import Change, ChangeOp
 from app.index import VisibilityIndex
+from app.index import _ordinals as ordinal_maps
 from app.index._ordinals import OrdinalMap
 from app.index._visibility import Compacted
 from app.replication import replica as sync_replica
@@ -76,9 +77,13 @@ def test_without_an_event_loop_the_replica_compacts_inline() -> None:
 async def test_the_compacted_away_delta_is_freed_a_slice_at_a_time_between_lookups(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A dict delta and Python probes, as installed without a compiler.
+    monkeypatch.setattr(ordinal_maps, "DeltaMap", None)
+    monkeypatch.setattr(ordinal_maps, "BaseProbe", None)
     replica = Replica()
     replica.load(VisibilityIndex.from_pairs([], compact_threshold=100), 0)
     replaced = replica.index._ordinals
+    assert isinstance(replaced.delta, dict)
     ticks = 0
     ticks_at_each_slice: list[int] = []
     forget = OrdinalMap.forget_delta
