@@ -20,7 +20,6 @@ class StallTracer:
     """Armed once per probe tick of ``interval_s``; fires after ``interval_s + threshold_s``."""
 
     def __init__(self, path: Path, *, threshold_s: float, interval_s: float) -> None:
-        self.path = path
         self.threshold_s = threshold_s
         self._fires_after = interval_s + threshold_s
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
