@@ -23,10 +23,11 @@ _GOLDEN: Final = np.uint64(GOLDEN)
 DEFAULT_MIN_DELTA: Final = 65536
 """The delta may always grow to this many ids before a compaction..."""
 DEFAULT_DELTA_FRACTION: Final = 16
-"""...or to a sixteenth of the base, whichever is larger. A delta id (a dict entry and two int
-objects) costs some twenty times a base pair, so the delta must stay a small fraction of the base
-for the index to stay within its memory budget; a sixteenth trades that against how often a
-compaction runs (the figures: ``docs/performance.md``, "Index memory and compaction")."""
+"""...or to a sixteenth of the base, whichever is larger. A delta id costs about four base pairs
+(in ``DeltaMap`` and the array of delta ids; some twenty as a dict, without the compiled module),
+so the delta must stay a small fraction of the base for the index to stay within its memory
+budget; a sixteenth trades that against how often a compaction runs (the figures:
+``docs/performance.md``, "Index memory and compaction")."""
 
 # What a country nobody is withheld in has (never modified).
 _NO_BITMAP: Final = FrozenBitMap()
