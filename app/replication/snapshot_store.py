@@ -1,11 +1,17 @@
 """Storing an index snapshot without holding up this process's lookups.
 
-Both drivers copy a bound value while they hold the GIL: inserting 100 MB held it 67 ms
-(SQLite) and 66-73 ms (psycopg) here, a pause every lookup of the process waits out, and a
-10M-pair snapshot is stored after every 50,000 changes. With a write process, this process
-writes the bytes to a temporary file (a ``write(2)`` that releases the GIL) and the child reads
-them back and inserts them, holding only its own GIL. A smaller snapshot (or any, without a
-write process) is inserted by a worker thread here: it is not worth spawning a child for.
+Bound as one value, a snapshot is copied by the driver in one call that holds the GIL, a pause
+every lookup of the process waits out: tens of milliseconds for the 73 MB of 10M pairs
+(``docs/performance.md``), stored after every ``snapshot_every_changes``.
+
+- SQLite: the repository writes the bytes through the blob API a megabyte at a time, from a
+  worker thread here.
+- PostgreSQL: psycopg has no such API for a bytea value, so with a write process this process
+  writes the bytes to a temporary file (a ``write(2)`` that releases the GIL) and the child
+  reads them back and inserts them, holding only its own GIL. That helps where the child has a
+  core of its own; on the same core the two processes share it.
+
+A smaller snapshot, or any without a write process, is inserted from a worker thread here.
 """
 
 from __future__ import annotations
@@ -25,8 +31,7 @@ from app.repositories import snapshots
 from app.write_process import WriteProcess
 
 KEEP = 2  # snapshots kept: the newest, and the one before in case it is being read
-# Bytes from which a snapshot is stored by the write process (about 2M pairs; the copy of
-# 16 MB holds the GIL some 10 ms).
+# Bytes from which a PostgreSQL snapshot is stored by the write process (about 2M pairs).
 THROUGH_WRITER_FROM = 16 * 2**20
 
 
@@ -35,7 +40,7 @@ async def save(
 ) -> bool:
     """Store ``data`` as the snapshot at ``revision`` unless one is there (another process
     won the race); True if this call stored it."""
-    if not writer.enabled or len(data) < THROUGH_WRITER_FROM:
+    if writer.db.is_sqlite or not writer.enabled or len(data) < THROUGH_WRITER_FROM:
         here = partial(_insert, writer.db, data=data, revision=revision, pairs=pairs, now=now)
         return await to_thread.run_sync(here)
     path = await to_thread.run_sync(_spill, data)

@@ -248,6 +248,8 @@ async def test_expiry_lifts_in_the_write_process_and_the_follower_reads_the_lift
 async def test_a_large_snapshot_is_stored_by_the_write_process_through_a_file_then_removed(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if db.is_sqlite:
+        pytest.skip("SQLite stores a snapshot a piece at a time from this process instead")
     _withhold(db, range(1, 41))
     monkeypatch.setattr(snapshot_store, "THROUGH_WRITER_FROM", 0)  # every snapshot is large
     spilled: list[str] = []
@@ -275,3 +277,31 @@ async def test_a_large_snapshot_is_stored_by_the_write_process_through_a_file_th
     assert stored is not None
     assert stored[0] == head == 40
     assert Indexes.from_bytes(stored[1]).accounts == expected.accounts
+
+
+@pytest.mark.anyio
+async def test_sqlite_stores_a_snapshot_in_pieces_from_this_process(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL binds the snapshot as one value")
+    _withhold(db, range(1, 41))
+    monkeypatch.setattr(snapshot_store, "THROUGH_WRITER_FROM", 0)
+    monkeypatch.setattr(snapshots, "PIECE", 7)  # many pieces, the last one short
+    writer = WriteProcess(db, enabled=True, timeout_s=2.0)
+    settings = Settings(database_url="sqlite://", snapshot_every_changes=10)
+    follower = ChangelogFollower(db, Replica(), settings, writer=writer)
+    before = set(multiprocessing.active_children())
+    try:
+        await follower.load()
+        assert await follower.snapshot_if_due()
+        assert set(multiprocessing.active_children()) == before, "no child for SQLite"
+    finally:
+        await writer.close()
+
+    expected, head = load_state(db)
+    with db.reading() as session:
+        stored = snapshots.latest(session)
+    assert stored is not None
+    assert stored[0] == head
+    assert stored[1] == expected.to_bytes()
