@@ -24,7 +24,7 @@ import dataclasses
 import multiprocessing
 import signal
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any, Protocol, TypeVar
@@ -101,6 +101,7 @@ class WriteProcess:
         self.enabled = enabled
         self._timeout_s = timeout_s
         self._pool: ProcessPoolExecutor | None = None
+        self._started: Future[None] | None = None  # done once the child is up
         self._closed = False
 
     async def commit(self, work: UnitOfWork[Outcome]) -> Outcome:
@@ -108,6 +109,21 @@ class WriteProcess:
         if not self.enabled:
             return await to_thread.run_sync(commit, self.db, work)
         return await self._in_child(partial(_commit_stripped, work))
+
+    async def commit_soonest(self, work: UnitOfWork[Outcome]) -> Outcome:
+        """``commit``, but in a worker thread here (its result keeping the changes) while the
+        child is not up yet, which it is then told to become: for a write that must not wait
+        the second a spawn takes (rules already due when a process starts)."""
+        if self.enabled and not self._closed and not self.ready:
+            self.start_soon()
+            return await to_thread.run_sync(commit, self.db, work)
+        return await self.commit(work)
+
+    @property
+    def ready(self) -> bool:
+        """The child is up (spawned, its database opened)."""
+        started = self._started
+        return self._pool is not None and started is not None and started.done()
 
     async def run(self, task: Task[Done]) -> Done:
         """``task(database)``, in the child (with its own connection) or, when not
@@ -134,7 +150,7 @@ class WriteProcess:
         """Spawn the child now, without waiting for it, so that a write expected soon does not
         wait for its start."""
         if self.enabled and not self._closed and self._pool is None:
-            self._start().submit(_nothing)
+            self._start()
 
     def _start(self) -> ProcessPoolExecutor:
         url = self.db.url.render_as_string(hide_password=False)
@@ -144,6 +160,7 @@ class WriteProcess:
             initializer=_start_child,
             initargs=(url, self._timeout_s),
         )
+        self._started = self._pool.submit(_nothing)
         return self._pool
 
     async def close(self) -> None:

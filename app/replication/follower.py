@@ -270,7 +270,7 @@ class ChangelogFollower:
                         # Spawning the write process takes about a second: not then.
                         self._writer.start_soon()
                         break
-                    expired = await self._writer.commit(partial(expire_due, now=now))
+                    expired = await self._writer.commit_soonest(partial(expire_due, now=now))
                 except DB_ERRORS as error:
                     self._report_failure("expiry", error)
                     break

@@ -133,3 +133,15 @@ def test_disabled_a_task_runs_here(db: Database) -> None:
     pid, _ = asyncio.run(here.run(units_of_work.where_it_runs))
 
     assert pid == os.getpid()
+
+
+def test_commit_soonest_writes_here_until_the_child_is_up_then_there(
+    writer: WriteProcess,
+) -> None:
+    first = asyncio.run(writer.commit_soonest(units_of_work.where_it_ran))
+
+    assert first.pid == os.getpid(), "not waiting for a spawn"
+    assert len(first.result.changes) == 1
+    wait_until(lambda: writer.ready, timeout=30, message="the child never came up")
+    later = asyncio.run(writer.commit_soonest(units_of_work.where_it_ran))
+    assert later.pid != os.getpid()
