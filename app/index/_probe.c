@@ -326,6 +326,19 @@ delta_key(PyObject *key, uint64_t *id)
     return 1;
 }
 
+/* A Python id's ordinal: -1 if the map lacks it (also for ints no account has), -2 with an
+ * exception set for a non-int. */
+static int64_t
+delta_lookup(const DeltaMap *self, PyObject *key)
+{
+    uint64_t id = 0;
+    int valid = delta_key(key, &id);
+    if (valid < 0) {
+        return -2;
+    }
+    return valid ? delta_ordinal(self, id) : -1;
+}
+
 static PyObject *
 DeltaMap_get(DeltaMap *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -333,12 +346,10 @@ DeltaMap_get(DeltaMap *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "get(id, default=-1)");
         return NULL;
     }
-    uint64_t id = 0;
-    int valid = delta_key(args[0], &id);
-    if (valid < 0) {
+    int64_t ordinal = delta_lookup(self, args[0]);
+    if (ordinal == -2) {
         return NULL;
     }
-    int64_t ordinal = valid ? delta_ordinal(self, id) : -1;
     if (ordinal >= 0) {
         return PyLong_FromLongLong(ordinal);
     }
@@ -376,12 +387,10 @@ DeltaMap_ass_subscript(DeltaMap *self, PyObject *key, PyObject *value)
 static PyObject *
 DeltaMap_subscript(DeltaMap *self, PyObject *key)
 {
-    uint64_t id = 0;
-    int valid = delta_key(key, &id);
-    if (valid < 0) {
+    int64_t ordinal = delta_lookup(self, key);
+    if (ordinal == -2) {
         return NULL;
     }
-    int64_t ordinal = valid ? delta_ordinal(self, id) : -1;
     if (ordinal < 0) {
         PyErr_SetObject(PyExc_KeyError, key);
         return NULL;
