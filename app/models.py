@@ -26,6 +26,10 @@ from app.db import Base, UTCDateTime
 ACTIVE = text("lifted_at IS NULL")
 ACCOUNT_RULE_ACTIVE = text("lifted_at IS NULL AND post_id IS NULL")
 POST_RULE_ACTIVE = text("lifted_at IS NULL AND post_id IS NOT NULL")
+# Most rows are about an account: a post's or a hashtag's index holds only the rows that have
+# one (migration 0006 says why).
+POST_SET = text("post_id IS NOT NULL")
+HASHTAG_SET = text("hashtag IS NOT NULL")
 # A changelog entry is of a rule or of a hashtag restriction; a decision names an account or a
 # hashtag (migration 0005 writes the same text).
 HASHTAG_OR_RULE = (
@@ -120,7 +124,9 @@ class Withholding(Base):
             postgresql_where=POST_RULE_ACTIVE,
         ),
         Index("ix_withholding_account_id", "account_id"),
-        Index("ix_withholding_post_id", "post_id"),
+        Index(
+            "ix_withholding_post_id", "post_id", sqlite_where=POST_SET, postgresql_where=POST_SET
+        ),
         Index("ix_withholding_order_id", "order_id"),
         Index(
             "ix_withholding_expiring",
@@ -214,8 +220,10 @@ class Decision(Base):
         CheckConstraint("action <> 'decline' OR category IS NOT NULL", name="decline_has_category"),
         Index("ix_decision_order_id", "order_id"),
         Index("ix_decision_account_id", "account_id"),
-        Index("ix_decision_post_id", "post_id"),
-        Index("ix_decision_hashtag", "hashtag"),
+        Index("ix_decision_post_id", "post_id", sqlite_where=POST_SET, postgresql_where=POST_SET),
+        Index(
+            "ix_decision_hashtag", "hashtag", sqlite_where=HASHTAG_SET, postgresql_where=HASHTAG_SET
+        ),
     )
 
 
@@ -240,8 +248,15 @@ class AuditEntry(Base):
         Index("ix_audit_entry_actor", "actor"),
         Index("ix_audit_entry_account_id", "account_id"),
         Index("ix_audit_entry_action", "action"),
-        Index("ix_audit_entry_post_id", "post_id"),
-        Index("ix_audit_entry_hashtag", "hashtag"),
+        Index(
+            "ix_audit_entry_post_id", "post_id", sqlite_where=POST_SET, postgresql_where=POST_SET
+        ),
+        Index(
+            "ix_audit_entry_hashtag",
+            "hashtag",
+            sqlite_where=HASHTAG_SET,
+            postgresql_where=HASHTAG_SET,
+        ),
     )
 
 

@@ -129,25 +129,20 @@ def list_active_among(session: Session, keys: Sequence[RuleKey]) -> dict[RuleKey
         if not ids:
             continue
         posts = subject is Subject.POST
-        stmt = select(Withholding).where(Withholding.lifted_at.is_(None))
+        stmt = select(Withholding).where(
+            Withholding.lifted_at.is_(None),
+            Withholding.post_id.is_not(None) if posts else Withholding.post_id.is_(None),
+        )
         if postgresql:
             # One bigint[] parameter for every id: the driver sends it in one piece, where an
             # expanded IN costs SQLAlchemy and psycopg a bind parameter per id.
             chunks = [ids]
             stmt = stmt.where(column == any_(bindparam("ids", type_=_BIGINT_ARRAY)))
-            stmt = stmt.where(
-                Withholding.post_id.is_not(None) if posts else Withholding.post_id.is_(None)
-            )
         else:
             chunks = [ids[start : start + _CHUNK] for start in range(0, len(ids), _CHUNK)]
             stmt = stmt.where(column.in_(bindparam("ids", expanding=True)))
-            # No "post_id IS NULL" for accounts: SQLite takes it for an equality on the index
-            # on post_id and reads every account rule of the table for each chunk. The account
-            # rules are told from the posts' (whose account is their author) below.
         for chunk in chunks:
             for rule in session.execute(stmt, {"ids": chunk}).scalars():
-                if (rule.post_id is not None) is not posts:
-                    continue  # a post's rule by one of these accounts
                 subject_id = rule.post_id if posts else rule.account_id
                 assert subject_id is not None
                 key = (subject, subject_id, rule.country)
