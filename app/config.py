@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -57,6 +58,13 @@ class Settings(BaseSettings):
         description="Run the heavy writes (a bulk, an order's decisions) in a child process, so "
         "that lookups do not wait for them; false: in a worker thread of this process.",
     )
+    write_process_cpus: str | None = Field(
+        default=None,
+        description="CPUs the write process may run on, as taskset lists them (`0`, `0,2-3`); "
+        "by default those of its worker. On a host whose serving workers are pinned, a core of "
+        "the writer's own keeps a heavy write's CPU time off the cores that answer lookups "
+        "(Linux only).",
+    )
     stall_trace_file: Path | None = Field(
         default=None,
         description="If set, every thread's stack is appended to this file whenever the event "
@@ -69,12 +77,43 @@ class Settings(BaseSettings):
         "granian.",
     )
 
+    @property
+    def write_process_cpu_set(self) -> frozenset[int] | None:
+        return None if self.write_process_cpus is None else parse_cpu_list(self.write_process_cpus)
+
+    @field_validator("write_process_cpus")
+    @classmethod
+    def _cpu_list(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_cpu_list(value)  # raises ValueError, naming what is wrong
+        return value.strip()
+
     @field_validator("database_url")
     @classmethod
     def _non_empty(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be empty")
         return value.strip()
+
+
+def parse_cpu_list(text: str) -> frozenset[int]:
+    """The CPUs of a list as taskset and cpusets spell it: ``0``, ``0,2``, ``1-3``."""
+    if not hasattr(os, "sched_setaffinity"):
+        raise ValueError("CPU affinity is only available on Linux")
+    cpus: set[int] = set()
+    for part in text.split(","):
+        first, dash, last = (piece.strip() for piece in part.partition("-"))
+        if not (first.isdigit() and (not dash or last.isdigit())):
+            raise ValueError(f"{part.strip()!r} is not a CPU number nor a range such as 0-3")
+        low, high = int(first), int(last) if dash else int(first)
+        if low > high:
+            raise ValueError(f"{part.strip()!r}: the range runs backwards")
+        cpus.update(range(low, high + 1))
+    count = os.cpu_count() or 1
+    if max(cpus) >= count:
+        raise ValueError(f"CPU {max(cpus)} does not exist (this machine has {count})")
+    return frozenset(cpus)
 
 
 def get_settings() -> Settings:

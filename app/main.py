@@ -119,7 +119,12 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
             await to_thread.run_sync(upgrade_to_head, db.engine)
         else:
             await to_thread.run_sync(require_head, db.engine)
-        writer = WriteProcess(db, enabled=settings.write_process, timeout_s=settings.db_timeout_s)
+        writer = WriteProcess(
+            db,
+            enabled=settings.write_process,
+            timeout_s=settings.db_timeout_s,
+            cpus=settings.write_process_cpu_set,
+        )
         follower = ChangelogFollower(
             db, replica, settings, writer=writer, on_db_error=metrics.stats.db_error
         )

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import multiprocessing
+import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -54,6 +56,7 @@ Done = TypeVar("Done")
 Task = Callable[[Database], Done]  # given the database of the process it runs in
 
 _database: Database | None = None  # the child's own
+log = logging.getLogger("withheld.write_process")
 
 
 def commit(db: Database, work: UnitOfWork[Outcome]) -> Outcome:
@@ -62,9 +65,14 @@ def commit(db: Database, work: UnitOfWork[Outcome]) -> Outcome:
         return work(session)
 
 
-def _start_child(database_url: str, timeout_s: float) -> None:
+def _start_child(database_url: str, timeout_s: float, cpus: frozenset[int] | None) -> None:
     # Ctrl-C reaches the whole process group; the server stops this child through its pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if cpus is not None:
+        try:
+            os.sched_setaffinity(0, cpus)
+        except OSError as error:  # e.g. outside the container's cpuset: write where we are
+            log.warning("write process: cannot run on CPUs %s (%s)", sorted(cpus), error)
     global _database
     _database = Database.from_url(database_url, timeout_s=timeout_s)
     tune_for_serving()  # the collector's thresholds matter as much to a bulk here
@@ -96,10 +104,18 @@ def _commit_stripped(work: UnitOfWork[Outcome], db: Database) -> Outcome:
 class WriteProcess:
     """Runs units of work in a child process (``enabled``), else in a worker thread here."""
 
-    def __init__(self, db: Database, *, enabled: bool, timeout_s: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        enabled: bool,
+        timeout_s: float,
+        cpus: frozenset[int] | None = None,
+    ) -> None:
         self.db = db
         self.enabled = enabled
         self._timeout_s = timeout_s
+        self._cpus = cpus  # the child's CPU affinity; None: its parent's
         self._pool: ProcessPoolExecutor | None = None
         self._started: Future[None] | None = None  # done once the child is up
         self._closed = False
@@ -158,7 +174,7 @@ class WriteProcess:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_child,
-            initargs=(url, self._timeout_s),
+            initargs=(url, self._timeout_s, self._cpus),
         )
         self._started = self._pool.submit(_nothing)
         return self._pool

@@ -1,7 +1,7 @@
 """Stalls: GET /visible's p99 and longest answer while a legal order lands.
 
     .venv/bin/python -m bench.stalls [--only NAME ...] [--rules N] [--compaction-pairs N]
-                                     [--stall-trace FILE]
+                                     [--stall-trace FILE] [--writer-cpus LIST]
 
 The service runs on SQLite with ``--rules`` account rules (default 100,000), alone on CPU 1;
 wrk (``-t1 -c8``, 12 s) asks GET /visible on CPU 0 and, 3 s in, one of these happens:
@@ -100,9 +100,12 @@ def _post(url: str, body: bytes) -> None:
 
 
 class Bench:
-    def __init__(self, workdir: Path, rules: int, stall_trace: Path | None) -> None:
+    def __init__(
+        self, workdir: Path, rules: int, stall_trace: Path | None, writer_cpus: str | None = None
+    ) -> None:
         self.dir = workdir
         self.stall_trace = stall_trace
+        self.writer_cpus = writer_cpus
         self.rules = rules
         work = bench_index.make_workload(rules, SEED)
         self.work = work
@@ -123,6 +126,8 @@ class Bench:
                 "WITHHELD_STALL_TRACE_FILE": str(self.stall_trace),
                 "WITHHELD_STALL_TRACE_MS": "15",
             }
+        if self.writer_cpus is not None and cpu == SERVER_CPU:
+            env["WITHHELD_WRITE_PROCESS_CPUS"] = self.writer_cpus
         server = Server(APP, cpu=cpu, env=env, log_dir=self.dir)
         server.wait_ready(300)
         return server
@@ -168,11 +173,15 @@ class Bench:
 
 
 def run(
-    only: list[str], rules: int, compaction_pairs: int, stall_trace: Path | None = None
+    only: list[str],
+    rules: int,
+    compaction_pairs: int,
+    stall_trace: Path | None = None,
+    writer_cpus: str | None = None,
 ) -> list[Figure]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="withheld-stalls-") as folder:
-        bench = Bench(Path(folder), rules, stall_trace)
+        bench = Bench(Path(folder), rules, stall_trace, writer_cpus)
         url = bench.database("stalls", rules)
         here = bench.server(url, SERVER_CPU)
         other = bench.server(url, CLIENT_CPU)
@@ -312,15 +321,25 @@ def main() -> None:
     parser.add_argument("--rules", type=int, default=100_000)
     parser.add_argument("--compaction-pairs", type=int, default=10_000_000)
     parser.add_argument("--stall-trace", type=Path, help="the measured server's stall trace")
+    parser.add_argument(
+        "--writer-cpus",
+        help="the measured server's WITHHELD_WRITE_PROCESS_CPUS (default: its own CPU, shared)",
+    )
     options = parser.parse_args()
     if require_wrk() is None:
         raise SystemExit("wrk not found: apt-get install wrk")
     only = options.only or list(SCENARIOS)
     if "quiet" not in only:
         only.insert(0, "quiet")
-    figures = run(only, options.rules, options.compaction_pairs, options.stall_trace)
+    figures = run(
+        only, options.rules, options.compaction_pairs, options.stall_trace, options.writer_cpus
+    )
     quiet = figures[0]
-    print(f"GET /visible at {CONNECTIONS} connections, {options.rules:,} rules, while …")
+    writer = options.writer_cpus or f"{SERVER_CPU} (the server's)"
+    print(
+        f"GET /visible at {CONNECTIONS} connections, {options.rules:,} rules, "
+        f"write process on CPU {writer}, while …"
+    )
     print(f"{'scenario':<12} {'p99 ms':>8} {'max ms':>8} {'req/s':>8} {'write s':>8}  result")
     for figure in figures:
         met = figure.p99_ms <= TARGET_P99_MS and figure.max_ms <= TARGET_MAX_MS

@@ -145,3 +145,30 @@ def test_commit_soonest_writes_here_until_the_child_is_up_then_there(
     wait_until(lambda: writer.ready, timeout=30, message="the child never came up")
     later = asyncio.run(writer.commit_soonest(units_of_work.where_it_ran))
     assert later.pid != os.getpid()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux's")
+def test_the_child_runs_on_the_cpus_it_is_given(db: Database) -> None:
+    one = {max(os.sched_getaffinity(0))}
+    process = WriteProcess(db, enabled=True, timeout_s=2.0, cpus=frozenset(one))
+    try:
+        cpus = asyncio.run(process.run(units_of_work.its_cpus))
+    finally:
+        asyncio.run(process.close())
+
+    assert cpus == one
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux's")
+def test_cpus_it_may_not_use_leave_it_where_it_is_and_writing(db: Database) -> None:
+    # A cpuset the kernel refuses (here: CPUs this machine lacks) must not cost the writes.
+    absent = frozenset({(os.cpu_count() or 1) + 64})
+    process = WriteProcess(db, enabled=True, timeout_s=2.0, cpus=absent)
+    try:
+        cpus = asyncio.run(process.run(units_of_work.its_cpus))
+        ran = asyncio.run(process.commit(units_of_work.where_it_ran))
+    finally:
+        asyncio.run(process.close())
+
+    assert cpus == frozenset(os.sched_getaffinity(0))
+    assert ran.pid != os.getpid()

@@ -46,3 +46,8 @@ def dying(session: Session) -> Ran:
 def where_it_runs(db: Database) -> tuple[int, str]:
     """A task for ``WriteProcess.run``: its process and the database it was given."""
     return os.getpid(), db.describe()
+
+
+def its_cpus(db: Database) -> frozenset[int]:
+    """A task for ``WriteProcess.run``: the CPUs its process may run on."""
+    return frozenset(os.sched_getaffinity(0))
