@@ -12,9 +12,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
-from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -41,7 +41,7 @@ from app.edge.stall_trace import StallTracer
 from app.index import COMPILED_PROBE
 from app.logs import configure_logging
 from app.migrate import require_head, upgrade_to_head
-from app.process import tune_for_serving
+from app.process import in_thread, tune_for_serving
 from app.replication.follower import ChangelogFollower
 from app.replication.replica import Replica
 from app.runtime import Runtime
@@ -116,9 +116,9 @@ def _build_api(settings: Settings, replica: Replica, metrics: Metrics) -> FastAP
         tokens = TokenRegistry.parse(settings.admin_tokens)
         db = Database.from_url(settings.database_url, timeout_s=settings.db_timeout_s)
         if settings.migrate_on_start:
-            await to_thread.run_sync(upgrade_to_head, db.engine)
+            await in_thread(partial(upgrade_to_head, db.engine))
         else:
-            await to_thread.run_sync(require_head, db.engine)
+            await in_thread(partial(require_head, db.engine))
         writer = WriteProcess(
             db,
             enabled=settings.write_process,

@@ -5,7 +5,10 @@ while they execute Python. Two interpreter defaults then cost lookups their late
 
 - The GIL's switch interval (5 ms by default): a thread that wants the GIL waits that long for a
   busy one to let go, so during a large write every lookup can wait as long. At 1 ms the loop gets
-  it back within a millisecond; with no thread busy nothing switches and nothing is lost.
+  it back within a millisecond. But a short interval costs when nothing else runs: under granian
+  the server's own threads take the GIL for every request, and at 1 ms the loop hands it over
+  far more often than it needs to (``docs/performance.md``). So the interval is 1 ms only while
+  a worker thread is at work (``in_thread``), and the interpreter's own otherwise.
 - The cyclic garbage collector: a full collection scans every tracked object, all those of
   start-up (modules, the app, the routes) included, holding the GIL throughout, each time a large
   write's objects trigger one. ``gc.freeze`` moves what exists
@@ -20,9 +23,15 @@ from __future__ import annotations
 
 import gc
 import sys
-from typing import Final
+import threading
+from collections.abc import Callable
+from typing import Final, TypeVar
 
+from anyio import to_thread
+
+# While any worker thread is at work; otherwise the interpreter's own (5 ms).
 SWITCH_INTERVAL_S: Final = 0.001
+IDLE_SWITCH_INTERVAL_S: Final = sys.getswitchinterval()
 # CPython's defaults are (700, 10, 10).
 GC_THRESHOLDS: Final = (700, 10, 1000)
 
@@ -40,4 +49,25 @@ def tune_for_serving() -> None:
     gc.collect()  # what start-up left as garbage is freed, not frozen
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
+T = TypeVar("T")
+_working = 0  # worker threads at work, across every event loop of the process
+_working_lock = threading.Lock()
+
+
+async def in_thread(func: Callable[[], T]) -> T:
+    """``func()`` in a worker thread; while it runs, the GIL switches every 1 ms so that the
+    event loop's thread gets it back quickly."""
+    global _working
+    with _working_lock:
+        _working += 1
+        if _working == 1:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
+    try:
+        return await to_thread.run_sync(func)
+    finally:
+        with _working_lock:
+            _working -= 1
+            if _working == 0:
+                sys.setswitchinterval(IDLE_SWITCH_INTERVAL_S)

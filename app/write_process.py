@@ -31,12 +31,11 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from anyio import to_thread
 from sqlalchemy.orm import Session
 
 from app.db import UNAVAILABLE_ERRORS, Database
 from app.domain import ConflictError, NotFoundError, WriteResult
-from app.process import tune_for_serving
+from app.process import in_thread, tune_for_serving
 
 
 class DatabaseUnavailableError(Exception):
@@ -123,7 +122,7 @@ class WriteProcess:
     async def commit(self, work: UnitOfWork[Outcome]) -> Outcome:
         """``work``'s outcome, committed; from the child, its result carries no changes."""
         if not self.enabled:
-            return await to_thread.run_sync(commit, self.db, work)
+            return await in_thread(partial(commit, self.db, work))
         return await self._in_child(partial(_commit_stripped, work))
 
     async def commit_soonest(self, work: UnitOfWork[Outcome]) -> Outcome:
@@ -132,7 +131,7 @@ class WriteProcess:
         the second a spawn takes (rules already due when a process starts)."""
         if self.enabled and not self._closed and not self.ready:
             self.start_soon()
-            return await to_thread.run_sync(commit, self.db, work)
+            return await in_thread(partial(commit, self.db, work))
         return await self.commit(work)
 
     @property
@@ -145,7 +144,7 @@ class WriteProcess:
         """``task(database)``, in the child (with its own connection) or, when not
         ``enabled``, in a worker thread here. ``task`` commits what it writes itself."""
         if not self.enabled:
-            return await to_thread.run_sync(task, self.db)
+            return await in_thread(partial(task, self.db))
         return await self._in_child(task)
 
     async def _in_child(self, task: Task[Done]) -> Done:
@@ -185,4 +184,4 @@ class WriteProcess:
         pool, self._pool = self._pool, None
         if pool is not None:
             shutdown: Any = pool.shutdown
-            await to_thread.run_sync(shutdown)
+            await in_thread(shutdown)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import text
@@ -10,6 +9,7 @@ from sqlalchemy import text
 from app.api.deps import RuntimeDep
 from app.api.responses import JsonResponse
 from app.edge.metrics import CONTENT_TYPE
+from app.process import in_thread
 from app.schemas.health import Health, Readiness
 
 router = APIRouter(tags=["operations"])
@@ -33,7 +33,7 @@ CONSISTENCY = (
     },
 )
 async def get_metrics(runtime: RuntimeDep) -> Response:
-    body = await to_thread.run_sync(runtime.metrics.render)
+    body = await in_thread(runtime.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)
 
 
@@ -60,7 +60,7 @@ async def get_readiness(runtime: RuntimeDep) -> JsonResponse:
 
     database = "ok"
     try:
-        await to_thread.run_sync(ping)
+        await in_thread(ping)
     except Exception:  # any failure to answer is "unavailable"; the reason is in the logs
         database = "unavailable"
     replica = runtime.replica

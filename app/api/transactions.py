@@ -12,12 +12,13 @@ other replica).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
-from anyio import to_thread
 from fastapi import Response
 from sqlalchemy.orm import Session
 
+from app.process import in_thread
 from app.runtime import Runtime
 from app.write_process import Outcome, UnitOfWork, commit
 
@@ -37,7 +38,7 @@ async def read(
         with runtime.db.reading(snapshot=snapshot) as session:
             return work(session)
 
-    return await to_thread.run_sync(unit_of_work)
+    return await in_thread(unit_of_work)
 
 
 async def write(runtime: Runtime, work: UnitOfWork[Outcome], response: Response) -> Outcome:
@@ -47,7 +48,7 @@ async def write(runtime: Runtime, work: UnitOfWork[Outcome], response: Response)
     shape it): a write is all or nothing.
     """
 
-    outcome = await to_thread.run_sync(commit, runtime.db, work)
+    outcome = await in_thread(partial(commit, runtime.db, work))
     await runtime.follower.absorb(outcome.result)
     response.headers[REVISION_HEADER] = str(outcome.result.revision)
     return outcome

@@ -29,7 +29,6 @@ from functools import partial
 from typing import TypeVar
 
 import psycopg
-from anyio import to_thread
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -37,6 +36,7 @@ from app.config import Settings
 from app.db import Database
 from app.domain import Change, WriteResult
 from app.memory import release_free_memory
+from app.process import in_thread
 from app.replication import snapshot_store
 from app.replication.cold_start import RELOAD_AFTER, load_state
 from app.replication.indexes import Indexes
@@ -62,7 +62,7 @@ T = TypeVar("T")
 
 
 async def _in_thread(func: Callable[[], T]) -> T:
-    return await to_thread.run_sync(func)
+    return await in_thread(func)
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class ChangelogFollower:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def load(self) -> None:
-        indexes, revision = await _in_thread(partial(_load_lean, self.db))
+        indexes, revision = await in_thread(partial(_load_lean, self.db))
         self.replica.load(indexes, revision)
         self.replica.mark_db_ok()
 
@@ -173,7 +173,7 @@ class ChangelogFollower:
                 return
             while True:
                 after = self.replica.revision
-                head, changes = await _in_thread(partial(self._fetch, after))
+                head, changes = await in_thread(partial(self._fetch, after))
                 self.replica.mark_db_ok()
                 self.replica.head_seen = max(self.replica.head_seen, head)
                 if head - after > RELOAD_AFTER:
@@ -263,7 +263,7 @@ class ChangelogFollower:
                 try:
                     if not self._quick.expiry_may_be_due(soon):
                         break
-                    next_expiry = await _in_thread(self._next_expiry)
+                    next_expiry = await in_thread(self._next_expiry)
                     if next_expiry is None or next_expiry > soon:
                         break
                     if next_expiry > now:
@@ -320,13 +320,13 @@ class ChangelogFollower:
         (``snapshot_store``). Several processes may race: one wins, the
         others' insert is a no-op or a conflict we ignore.
         """
-        latest = await _in_thread(self._latest_snapshot_revision)
+        latest = await in_thread(self._latest_snapshot_revision)
         revision = self.replica.revision
         if revision - (latest or 0) < self.settings.snapshot_every_changes:
             return False
         encode = self.replica.indexes.snapshot_later()
         pairs = self.replica.indexes.pairs()
-        data = await _in_thread(encode)
+        data = await in_thread(encode)
         del encode  # its copies
 
         size = len(data)
@@ -334,7 +334,7 @@ class ChangelogFollower:
             self._writer, data, revision=revision, pairs=pairs, now=datetime.now(UTC)
         )
         del data  # hundreds of MB at 10M pairs: give them back
-        await _in_thread(release_free_memory)
+        await in_thread(release_free_memory)
         if saved:
             log.info(
                 "stored index snapshot at revision %d (%d pairs, %d bytes)",

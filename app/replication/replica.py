@@ -17,11 +17,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from anyio import to_thread
-
 from app.domain import Change
 from app.index import Compacted, HashtagIndex, VisibilityIndex
 from app.memory import release_free_memory
+from app.process import in_thread
 from app.replication.indexes import Indexes
 
 log = logging.getLogger("withheld.replica")
@@ -106,7 +105,7 @@ class Replica:
 
         async def compact_aside(work: Callable[[], Compacted]) -> None:
             try:
-                compacted = await to_thread.run_sync(work)
+                compacted = await in_thread(work)
             except Exception:
                 index.abandon_compaction()
                 log.exception("index compaction failed; the index stays as it was")
@@ -125,7 +124,7 @@ class Replica:
                         break
                     await asyncio.sleep(0)
             del retired
-            await to_thread.run_sync(release_free_memory)
+            await in_thread(release_free_memory)
 
         self._compaction = loop.create_task(
             compact_aside(index.begin_compaction()), name="withheld-compact"

@@ -23,10 +23,10 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from anyio import to_thread
 from sqlalchemy.exc import IntegrityError
 
 from app.db import Database
+from app.process import in_thread
 from app.repositories import snapshots
 from app.write_process import WriteProcess
 
@@ -42,8 +42,8 @@ async def save(
     won the race); True if this call stored it."""
     if writer.db.is_sqlite or not writer.enabled or len(data) < THROUGH_WRITER_FROM:
         here = partial(_insert, writer.db, data=data, revision=revision, pairs=pairs, now=now)
-        return await to_thread.run_sync(here)
-    path = await to_thread.run_sync(_spill, data)
+        return await in_thread(here)
+    path = await in_thread(partial(_spill, data))
     try:
         return await writer.run(
             partial(_insert_from, path=path, revision=revision, pairs=pairs, now=now)
