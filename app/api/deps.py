@@ -14,7 +14,11 @@ _bearer = HTTPBearer(auto_error=False, description="An admin token from WITHHELD
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-def get_runtime(request: Request) -> Runtime:
+# Every dependency here is ``async``: FastAPI runs a plain ``def`` one in a worker thread, a
+# hand-off that costs more than the dependency's work.
+
+
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -22,7 +26,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def require_admin(
+async def require_admin(
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
@@ -47,7 +51,7 @@ def require_admin(
 AdminDep = Annotated[str, Depends(require_admin)]
 
 
-def optional_admin(
+async def optional_admin(
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str | None:
@@ -55,13 +59,13 @@ def optional_admin(
     a bearer token, 401 for a token that is presented but not valid."""
     if credentials is None:
         return None
-    return require_admin(runtime, credentials)
+    return await require_admin(runtime, credentials)
 
 
 OptionalAdminDep = Annotated[str | None, Depends(optional_admin)]
 
 
-def reader(admin: OptionalAdminDep) -> Reader:
+async def reader(admin: OptionalAdminDep) -> Reader:
     """Who reads, for the disclosure policy: an admin, or the public (no bearer token)."""
     return PUBLIC if admin is None else ADMIN
 

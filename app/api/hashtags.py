@@ -149,8 +149,8 @@ async def list_hashtag_restrictions(
 
 
 def _runtime(request: Request) -> Runtime:
-    # Not ``RuntimeDep``: a plain ``def`` dependency runs in a worker thread, and that hand-off
-    # costs more than a lookup from memory does.
+    # Not ``RuntimeDep``: FastAPI's solving of a dependency costs more than a lookup from
+    # memory does.
     runtime: Runtime = request.app.state.runtime
     return runtime
 
