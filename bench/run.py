@@ -36,7 +36,8 @@ hashtags.
    1c): the service's server time beside a bare JSON echo of the same body and answer size.
 9. Stalls (``bench.stalls``): ``GET /visible``'s p99 and longest answer while a legal order lands
    (a 100k bulk here or at another replica, 10,000 decisions, 100k rules expiring at once, a
-   compaction at 10M pairs), beside a quiet run of the same server.
+   compaction at 10M pairs), beside a quiet run of the same server; and the bulk again with the
+   write process on CPU 0 (``WITHHELD_WRITE_PROCESS_CPUS``), off the server's core.
 10. Replica memory (``bench.replica_memory``): RSS of a server started on 10M pairs, first start
    and restart, less an empty server's; and after churn as large as the rule set, beside a
    fresh start and restart on the rules that result.
@@ -71,7 +72,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from bench import bench_index
+from bench import bench_index, stalls
 from bench._data import (
     PG_ADMIN_URL,
     batch_body,
@@ -295,17 +296,26 @@ class Suite:
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     def stall_rows(self) -> list[Row]:
-        """9: ``bench.stalls``, every scenario beside the quiet run of the same server."""
+        """9: ``bench.stalls``, every scenario beside the quiet run of the same server; then the
+        bulk again with the write process on the other core (``--writer-cpus``)."""
         command = [sys.executable, "-m", "bench.stalls"]
         if self.plan.quick:
             command += ["--compaction-pairs", "1000000"]
+        rows = self._stall_rows(command, "")
+        own_core = [*command[:3], "--only", "bulk_here", "--writer-cpus", str(stalls.CLIENT_CPU)]
+        rows += self._stall_rows(
+            own_core, f", write process on CPU {stalls.CLIENT_CPU}", first=len(rows)
+        )
+        return rows
+
+    def _stall_rows(self, command: list[str], label: str, first: int = 0) -> list[Row]:
         figures = self._last_json(command, timeout_s=3600)
         quiet = next(f for f in figures if f["scenario"] == "quiet")
         rows = []
         for n, figure in enumerate(f for f in figures if f["scenario"] != "quiet"):
             row = Row(
-                f"9{'abcdef'[n]}",
-                f"GET /visible p99 while: {figure['scenario']}",
+                f"9{'abcdefgh'[first + n]}",
+                f"GET /visible p99 while: {figure['scenario']}{label}",
                 "ms",
                 value=figure["p99_ms"],
                 baseline=quiet["p99_ms"],
