@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TypeVar
 
 import psycopg
 from sqlalchemy.exc import SQLAlchemyError
@@ -57,13 +56,6 @@ WARM_AHEAD_S = 30.0
 MAX_BACKOFF_S = 1.0
 FIRST_SNAPSHOT_CHECK_S = 1.0
 DB_ERRORS = (SQLAlchemyError, psycopg.Error, OSError, DatabaseUnavailableError)
-
-T = TypeVar("T")
-
-
-async def _in_thread(func: Callable[[], T]) -> T:
-    return await in_thread(func)
-
 
 @dataclass(frozen=True)
 class Expired:
