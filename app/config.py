@@ -55,8 +55,9 @@ class Settings(BaseSettings):
     )
     write_process: bool = Field(
         default=True,
-        description="Run the heavy writes (a bulk, an order's decisions) in a child process, so "
-        "that lookups do not wait for them; false: in a worker thread of this process.",
+        description="Run the heavy writes (a bulk, an order's decisions, mass expiries, large "
+        "snapshots on PostgreSQL) in a child process, so that lookups do not wait for them; "
+        "false: in a worker thread of this process.",
     )
     write_process_cpus: str | None = Field(
         default=None,
