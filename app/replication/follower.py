@@ -57,6 +57,7 @@ MAX_BACKOFF_S = 1.0
 FIRST_SNAPSHOT_CHECK_S = 1.0
 DB_ERRORS = (SQLAlchemyError, psycopg.Error, OSError, DatabaseUnavailableError)
 
+
 @dataclass(frozen=True)
 class Expired:
     result: WriteResult  # without its changes when the write process lifted them
