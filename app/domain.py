@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Subject(StrEnum):
@@ -41,11 +42,14 @@ class LiftCause(StrEnum):
     OTHER = "other"
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """One committed visibility change, as the changelog records it: of an account's rule, or
     with ``post``, of that post's rule (``account`` is then its author), or with ``hashtag``, of
-    a hashtag's restriction (``account`` is then None; ``withhold`` means restrict)."""
+    a hashtag's restriction (``account`` is then None; ``withhold`` means restrict).
+
+    A named tuple, not a frozen dataclass: a follower builds 100,000 at a time holding the
+    GIL, and a frozen dataclass's ``__init__`` costs several times as much
+    (``docs/performance.md``)."""
 
     revision: int
     op: ChangeOp
