@@ -246,6 +246,40 @@ class OrdinalMap:
             self._delta_ids.append(account)
         return ordinal
 
+    def get_batch(self, accounts: list[int]) -> I64:
+        """Ordinals of ``accounts`` (ids in 1..2**63-1), -1 where absent, same order: the base
+        searched for all of them at once, the delta one id at a time. For the few hundred ids
+        of a slice of changes; ``get_many`` keeps a sorted copy of the delta for large batches,
+        whose merges would hold an event loop for tens of milliseconds."""
+        result = self._base_ordinals(hash_ids(np.array(accounts, dtype=np.uint64)))
+        if self._delta_ids:
+            missing = np.flatnonzero(result < 0).tolist()
+            if missing:
+                delta_get = self._delta.get
+                result[missing] = [delta_get(accounts[i], -1) for i in missing]
+        return result
+
+    def get_or_add_batch(self, accounts: list[int]) -> I64:
+        """``get_or_add`` for each of ``accounts`` (ids in 1..2**63-1), in order: a repeated
+        new id gets the ordinal its first occurrence was given."""
+        result = self._base_ordinals(hash_ids(np.array(accounts, dtype=np.uint64)))
+        missing = np.flatnonzero(result < 0).tolist()
+        if missing:
+            delta, delta_ids = self._delta, self._delta_ids
+            base_size, get, given = len(self._keys), delta.get, []
+            for i in missing:
+                account = accounts[i]
+                ordinal = get(account, -1)
+                if ordinal < 0:
+                    ordinal = base_size + len(delta_ids)
+                    if ordinal >= MAX_ORDINALS:
+                        raise ValueError("too many accounts for 32-bit ordinals")
+                    delta[account] = ordinal
+                    delta_ids.append(account)
+                given.append(ordinal)
+            result[missing] = given
+        return result
+
     def get_many(self, accounts: U64) -> I64:
         """Ordinals of ``accounts`` (-1 where absent), same order, vectorised."""
         result = self._base_ordinals(hash_ids(accounts))

@@ -110,6 +110,80 @@ def test_adds_and_discards_match_a_set_oracle(
     assert_matches(index, oracle, probes)
 
 
+# (True, pairs) adds the pairs in one batch, (False, pairs) discards them.
+batches = st.lists(st.tuples(st.booleans(), pair_lists), max_size=12)
+
+
+def apply_batches(
+    index: VisibilityIndex, oracle: set[Pair], drawn: list[tuple[bool, list[Pair]]]
+) -> None:
+    for adding, pairs in drawn:
+        accounts, codes = [a for a, _ in pairs], [c for _, c in pairs]
+        if adding:
+            index.add_batch(accounts, codes)
+            oracle |= set(pairs)
+        else:
+            index.discard_batch(accounts, codes)
+            oracle -= set(pairs)
+
+
+@FAST
+@given(drawn=batches, threshold=thresholds, probes=st.lists(account_ids, max_size=10))
+def test_batched_adds_and_discards_match_a_set_oracle(
+    drawn: list[tuple[bool, list[Pair]]], threshold: int | None, probes: list[int]
+) -> None:
+    index = VisibilityIndex(compact_threshold=threshold)
+    oracle: set[Pair] = set()
+    apply_batches(index, oracle, drawn)
+    assert_matches(index, oracle, probes)
+
+
+@FAST
+@given(base=pair_lists, during=batches, singles=operations)
+def test_batches_during_a_background_compaction_are_replayed(
+    base: list[Pair], during: list[tuple[bool, list[Pair]]], singles: list[tuple[bool, int, str]]
+) -> None:
+    index = VisibilityIndex.from_pairs(base, compact_threshold=0)
+    index.defer_compaction = True
+    index.add(7, "IN")  # a delta id: compaction is due
+    oracle = set(base) | {(7, "IN")}
+    work = index.begin_compaction()
+    apply_batches(index, oracle, during)
+    for adding, account, country in singles:
+        if adding:
+            index.add(account, country)
+            oracle.add((account, country))
+        else:
+            index.discard(account, country)
+            oracle.discard((account, country))
+    assert set(index.pairs()) == oracle
+    index.finish_compaction(work())
+    assert_matches(index, oracle)
+
+
+def test_a_batch_is_checked_before_any_pair_is_added() -> None:
+    index = VisibilityIndex.from_pairs([(1, "IN")])
+    for accounts, codes, problem in (
+        ([2, 0], ["IN", "IN"], "account ids must be in"),
+        ([2, 2**63], ["IN", "IN"], "account ids must be in"),
+        ([2, 3], ["IN", "in"], "not a country code"),
+        ([2, 3], ["IN"], "differ in length"),
+    ):
+        with pytest.raises(ValueError, match=problem):
+            index.add_batch(accounts, codes)
+    assert set(index.pairs()) == {(1, "IN")}
+    assert index._ordinals.delta_size == 0
+
+
+def test_a_discarded_batch_passes_over_ids_no_account_can_have() -> None:
+    index = VisibilityIndex.from_pairs([(1, "XX"), (MAX_ID, "XX"), (5, "IN")])
+    index.add(3, "XX")
+    index.discard_batch([*OUT_OF_RANGE, 5, 3], ["XX"] * len(OUT_OF_RANGE) + ["IN", "XX"])
+    assert set(index.pairs()) == {(1, "XX"), (MAX_ID, "XX")}
+    index.discard_batch(OUT_OF_RANGE, ["XX"] * len(OUT_OF_RANGE))
+    assert len(index) == 2
+
+
 @FAST
 @given(pairs=pair_lists, account=account_ids, country=real_countries)
 def test_everywhere_code_withholds_in_every_real_country(

@@ -53,6 +53,28 @@ class IndexesMachine(RuleBasedStateMachine):
     def change(self, account: int, country: str, post: int | None, lift: bool) -> None:
         self._apply(ChangeOp.LIFT if lift else ChangeOp.WITHHOLD, account, country, post)
 
+    @rule(
+        items=st.lists(
+            st.tuples(IDS, COUNTRIES, st.none() | IDS, st.booleans()), min_size=1, max_size=12
+        )
+    )
+    def changes_at_once(self, items: list[tuple[int, str, int | None, bool]]) -> None:
+        """Several changes in one call: applied in runs of one operation on one index."""
+        first = self.revision + 1
+        changes = []
+        for offset, (account, country, post, lift) in enumerate(items):
+            op = ChangeOp.LIFT if lift else ChangeOp.WITHHOLD
+            changes.append(Change(first + offset, op, account, country, post=post))
+            oracle = self.accounts if post is None else self.posts
+            pair = (account if post is None else post, country)
+            if lift:
+                oracle.discard(pair)
+            else:
+                oracle.add(pair)
+        reached, complete = self.indexes.apply(changes, after=self.revision)
+        self.revision += len(items)
+        assert (reached, complete) == (self.revision, True)
+
     @rule()
     def snapshot_and_reload(self) -> None:
         self.indexes = Indexes.from_bytes(self.indexes.to_bytes())
@@ -89,6 +111,18 @@ def test_a_gap_in_the_changes_stops_before_it() -> None:
     assert indexes.apply(changes, after=0) == (1, False)
     assert indexes.posts.is_withheld(9, "IN")
     assert not indexes.accounts.is_withheld(5, "DE")
+
+
+def test_a_gap_after_a_run_applies_the_run_first() -> None:
+    indexes = Indexes()
+    changes = [
+        Change(1, ChangeOp.WITHHOLD, 5, "IN"),
+        Change(2, ChangeOp.WITHHOLD, 6, "IN"),
+        Change(2, ChangeOp.WITHHOLD, 7, "IN"),  # already applied: skipped
+        Change(4, ChangeOp.LIFT, 5, "IN"),
+    ]
+    assert indexes.apply(changes, after=0) == (2, False)
+    assert set(indexes.accounts.pairs()) == {(5, "IN"), (6, "IN")}
 
 
 def test_a_bare_account_snapshot_loads_with_no_post_rules() -> None:
