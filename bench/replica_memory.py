@@ -12,8 +12,9 @@ writer (as a replica sees another replica's writes); its ordinal delta compacts 
 RSS is compared with a fresh start (snapshots deleted) on the rules that result, and with
 that start's restart from its snapshot.
 
-Each server's RSS is read from /proc once it has been ready (or caught up) for ``--settle``
-seconds. Prints the figures and one JSON line.
+Each server's RSS, and its anonymous part (``RssAnon``: the heaps, where a churn's leftovers
+would stay), is read from /proc once it has been ready (or caught up) for ``--settle`` seconds.
+Prints the figures and one JSON line.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,29 +42,42 @@ CPU = 1
 CHURN_BATCH = 100_000
 
 
-def _rss_bytes(server: Server) -> int:
-    """The server's resident set (its one process: uvicorn without --workers)."""
+class Rss(NamedTuple):
+    """The server's resident set (its one process: uvicorn without --workers), in bytes, and
+    its part in anonymous pages (the heaps: what a churn can leave behind)."""
+
+    total: int
+    anon: int
+
+
+def _rss(server: Server) -> Rss:
+    fields = {}
     for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon"):
+            fields[name] = int(value.split()[0]) * 1024
+    return Rss(fields["VmRSS"], fields["RssAnon"])
+
+
+def _mb(count: int) -> float:
+    return round(count / 2**20, 1)
 
 
 def _env(url: str) -> dict[str, str]:
     return {"WITHHELD_DATABASE_URL": url, "WITHHELD_LOG_LEVEL": "WARNING"}
 
 
-def _measure(url: str, folder: Path, settle_s: float) -> tuple[float, int]:
+def _measure(url: str, folder: Path, settle_s: float) -> tuple[float, Rss]:
     server = Server(APP, cpu=CPU, env=_env(url), log_dir=folder)
     try:
         ready = server.wait_ready(600)
         time.sleep(settle_s)
-        return ready, _rss_bytes(server)
+        return ready, _rss(server)
     finally:
         server.stop()
 
 
-def _churn(database: Path, folder: Path, pairs: int, settle_s: float) -> tuple[float, int, float]:
+def _churn(database: Path, folder: Path, pairs: int, settle_s: float) -> tuple[float, Rss, float]:
     """A server follows ``pairs`` changes written by another writer; its RSS after them.
 
     No snapshot is stored meanwhile (its bytes would be the server's own temporaries)."""
@@ -89,7 +104,7 @@ def _churn(database: Path, folder: Path, pairs: int, settle_s: float) -> tuple[f
             conn.close()
         took = time.perf_counter() - started
         time.sleep(settle_s)
-        return took, _rss_bytes(server), server.index_bytes()
+        return took, _rss(server), server.index_bytes()
     finally:
         server.stop()
 
@@ -138,63 +153,72 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="withheld-memory-") as name:
         folder = Path(name)
-        empty = folder / "empty.db"
-        load_sqlite(empty, np.empty(0, dtype=np.uint64), np.empty(0, dtype="<U2"))
-        _, empty_rss = _measure(f"sqlite:///{empty}", folder, options.settle)
+        empty_db = folder / "empty.db"
+        load_sqlite(empty_db, np.empty(0, dtype=np.uint64), np.empty(0, dtype="<U2"))
+        _, empty = _measure(f"sqlite:///{empty_db}", folder, options.settle)
         database = folder / "rules.db"
         accounts = bench_index.make_workload(options.pairs, SEED)
         posts = None if not options.posts else _arrays(options.posts, SEED + 1)
         load_sqlite(database, accounts.accounts, accounts.countries, posts)
         del accounts
         url = f"sqlite:///{database}"
-        first_s, first_rss = _measure(url, folder, options.settle)
+        first_s, first = _measure(url, folder, options.settle)
         stored = sqlite3.connect(database).execute("SELECT count(*) FROM index_snapshot")
         snapshots = stored.fetchone()[0]
-        again_s, again_rss = _measure(url, folder, options.settle)
+        again_s, again = _measure(url, folder, options.settle)
         churn = None
         if options.churn:
-            churn_s, churned_rss, churned_index = _churn(
+            churn_s, churned, churned_index = _churn(
                 database, folder, options.pairs, options.settle
             )
             with contextlib.closing(sqlite3.connect(database)) as conn, conn:
                 conn.execute("DELETE FROM index_snapshot")
-            fresh_s, fresh_rss = _measure(url, folder, options.settle)
+            fresh_s, fresh = _measure(url, folder, options.settle)
             # and from the snapshot that first start stored: the leaner of the two
-            _, fresh_again_rss = _measure(url, folder, options.settle)
+            _, fresh_again = _measure(url, folder, options.settle)
             churn = {
                 "churn_changes": options.pairs,
                 "churn_s": round(churn_s, 1),
-                "churned_rss_mb": round(churned_rss / 2**20, 1),
-                "churned_index_mb": round(churned_index / 2**20, 1),
+                "churned_rss_mb": _mb(churned.total),
+                "churned_anon_mb": _mb(churned.anon),
+                "churned_index_mb": _mb(int(churned_index)),
                 "fresh_start_s": round(fresh_s, 2),
-                "fresh_rss_mb": round(fresh_rss / 2**20, 1),
-                "fresh_restart_rss_mb": round(fresh_again_rss / 2**20, 1),
-                "churned_over_fresh": round(churned_rss / fresh_rss, 3),
-                "churned_over_fresh_restart": round(churned_rss / fresh_again_rss, 3),
+                "fresh_rss_mb": _mb(fresh.total),
+                "fresh_anon_mb": _mb(fresh.anon),
+                "fresh_restart_rss_mb": _mb(fresh_again.total),
+                "fresh_restart_anon_mb": _mb(fresh_again.anon),
+                "churned_over_fresh": round(churned.total / fresh.total, 3),
+                "churned_over_fresh_restart": round(churned.total / fresh_again.total, 3),
                 # the same less an empty server's RSS: what the rules cost, churned or fresh
                 "churned_over_fresh_restart_less_empty": round(
-                    (churned_rss - empty_rss) / (fresh_again_rss - empty_rss), 3
+                    (churned.total - empty.total) / (fresh_again.total - empty.total), 3
                 ),
                 "target_churned_over_fresh": 1.25,
             }
     pairs = options.pairs + options.posts
     figures = {
         "pairs": pairs,
-        "empty_rss_mb": round(empty_rss / 2**20, 1),
+        "empty_rss_mb": _mb(empty.total),
+        "empty_anon_mb": _mb(empty.anon),
         "first_start_s": round(first_s, 2),
-        "first_rss_mb": round(first_rss / 2**20, 1),
-        "first_bytes_per_pair": round((first_rss - empty_rss) / pairs, 2),
+        "first_rss_mb": _mb(first.total),
+        "first_anon_mb": _mb(first.anon),
+        "first_bytes_per_pair": round((first.total - empty.total) / pairs, 2),
         "snapshots_stored": snapshots,
         "restart_s": round(again_s, 2),
-        "restart_rss_mb": round(again_rss / 2**20, 1),
-        "restart_bytes_per_pair": round((again_rss - empty_rss) / pairs, 2),
+        "restart_rss_mb": _mb(again.total),
+        "restart_anon_mb": _mb(again.anon),
+        "restart_bytes_per_pair": round((again.total - empty.total) / pairs, 2),
         "target_bytes_per_pair": 12,
     }
     print(f"replica RSS at {pairs:,} pairs (server on CPU {CPU}, {options.settle:g} s after ready)")
-    print(f"  empty server          {figures['empty_rss_mb']:>8} MB")
+    print(
+        f"  empty server          {figures['empty_rss_mb']:>8} MB"
+        f"  (anonymous {figures['empty_anon_mb']})"
+    )
     print(
         f"  first start ({first_s:.1f} s)  {figures['first_rss_mb']:>8} MB  "
-        f"{figures['first_bytes_per_pair']} B/pair"
+        f"{figures['first_bytes_per_pair']} B/pair  (anonymous {figures['first_anon_mb']})"
     )
     print(
         f"  restart ({again_s:.1f} s)      {figures['restart_rss_mb']:>8} MB  "
@@ -205,11 +229,13 @@ def main() -> None:
         print(
             f"  after {options.pairs:,} changes of churn ({churn['churn_s']} s)"
             f"  {churn['churned_rss_mb']:>8} MB"
-            f" (the index's own count: {churn['churned_index_mb']} MB)"
+            f" (anonymous {churn['churned_anon_mb']}; the index's own count:"
+            f" {churn['churned_index_mb']} MB)"
         )
         print(
             f"  fresh start on the result   {churn['fresh_rss_mb']:>8} MB"
-            f"  churned/fresh {churn['churned_over_fresh']}   (target ≤ 1.25)"
+            f"  churned/fresh {churn['churned_over_fresh']}   (target ≤ 1.25;"
+            f" anonymous {churn['fresh_anon_mb']})"
         )
         print(
             f"  and its restart             {churn['fresh_restart_rss_mb']:>8} MB"
