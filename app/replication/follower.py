@@ -49,6 +49,8 @@ from app.write_process import DatabaseUnavailableError, WriteProcess
 log = logging.getLogger("withheld.sync")
 
 FETCH_LIMIT = 10_000
+# Changes applied between two hand-backs of the heap's free pages (``_release_after_churn``).
+RELEASE_EVERY_CHANGES = 50_000
 # Rules (and hashtag restrictions) lifted by one expiry transaction.
 EXPIRE_BATCH = 5_000
 # The write process is started this long before the next expiry is due.
@@ -102,6 +104,7 @@ class ChangelogFollower:
         self.listener_connected = False
         # Polls that find nothing new ask on the event loop (SQLite), not in a worker thread.
         self._quick = QuickReads(db)
+        self._released_at = 0  # the revision at which free heap pages were last released
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -109,6 +112,7 @@ class ChangelogFollower:
         indexes, revision = await in_thread(partial(_load_lean, self.db))
         self.replica.load(indexes, revision)
         self.replica.mark_db_ok()
+        self._released_at = revision
 
     def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._follow_loop(), name="withheld-follow"))
@@ -245,6 +249,16 @@ class ChangelogFollower:
                 interval = MAX_BACKOFF_S
             else:
                 interval = self.settings.poll_interval_s
+                await self._release_after_churn()
+
+    async def _release_after_churn(self) -> None:
+        """Hand the heap's free pages back to the OS once ``RELEASE_EVERY_CHANGES`` more
+        changes have been applied: what reading and applying them allocated is freed by then,
+        but the C library keeps the pages (much of it in worker threads' arenas), and a
+        replica that only follows would hold them for good."""
+        if self.replica.revision - self._released_at >= RELEASE_EVERY_CHANGES:
+            self._released_at = self.replica.revision
+            await in_thread(release_free_memory)
 
     async def _expire_loop(self) -> None:
         while await self._pause(self.settings.expiry_interval_s):

@@ -74,6 +74,42 @@ async def test_far_behind_reloads_the_rules_instead_of_replaying(
     assert len(replica.index) == 50
 
 
+@pytest.mark.anyio
+async def test_a_follower_hands_free_heap_pages_back_after_many_changes(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    releases: list[int] = []
+    replica = Replica()
+    monkeypatch.setattr(sync, "RELEASE_EVERY_CHANGES", 10)
+    monkeypatch.setattr(sync, "release_free_memory", lambda: releases.append(replica.revision))
+    settings = Settings(database_url="sqlite://", poll_interval_s=0.01, snapshot_check_s=3600)
+    follower = ChangelogFollower(db, replica, settings)
+    await follower.load()
+    releases.clear()  # the load's own
+    follower.start()
+    try:
+
+        async def reaches(revision: int) -> None:
+            for _ in range(400):  # at most 20 s
+                if replica.revision >= revision and releases[-1:] == [revision]:
+                    return
+                await anyio.sleep(0.05)
+            raise AssertionError(f"no release at revision {revision}: {releases}")
+
+        _withhold(db, range(1, 13))  # 12 changes: one release
+        await reaches(12)
+        _withhold(db, range(13, 18))  # 5 more: fewer than 10 since
+        for _ in range(400):
+            if replica.revision >= 17:
+                break
+            await anyio.sleep(0.05)
+        _withhold(db, range(18, 23))  # 10 since the release
+        await reaches(22)
+        assert releases == [12, 22]
+    finally:
+        await follower.stop()
+
+
 def test_expiry_lifts_due_rules_once_even_when_several_processes_try(db: Database) -> None:
     now = datetime.now(UTC)
     with db.writing() as session:
