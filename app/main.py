@@ -40,6 +40,7 @@ from app.edge.rsgi import RsgiApp
 from app.edge.stall_trace import StallTracer
 from app.index import COMPILED_PROBE
 from app.logs import configure_logging
+from app.memory import limit_malloc_arenas
 from app.migrate import require_head, upgrade_to_head
 from app.process import in_thread, tune_for_serving
 from app.replication.follower import ChangelogFollower
@@ -231,6 +232,7 @@ class WithheldApp(FastPath):
 
 
 def create_app(settings: Settings | None = None) -> WithheldApp:
+    limit_malloc_arenas()  # before the first worker thread
     settings = settings or get_settings()
     configure_logging(log_format=settings.log_format, level=settings.log_level)
     return WithheldApp(settings)

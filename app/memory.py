@@ -3,6 +3,12 @@
 glibc keeps the pages of freed allocations below its mmap threshold, which it raises as large
 blocks are freed: after a cold start or a compaction, the build's temporaries (larger than the
 index itself) would stay resident in every replica. ``malloc_trim`` releases them.
+
+It also gives threads arenas of their own, up to eight per core. Worker threads take turns
+(the GIL), but what each frees stays in its own arena, in pages only that thread's later
+allocations reuse and that ``malloc_trim`` cannot give back while anything lives on them. Two
+arenas (the loop's thread and one that the worker threads share) kept a replica after churn
+closest to a fresh start (``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -10,8 +16,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 import time
 from collections.abc import Callable
+from typing import Final
 
 log = logging.getLogger("withheld.memory")
 
@@ -30,6 +38,26 @@ def _find_trim() -> Callable[[int], int] | None:
 
 
 _TRIM = _find_trim()
+_M_ARENA_MAX: Final = -8  # glibc's malloc.h
+MALLOC_ARENAS: Final = 2
+
+
+def limit_malloc_arenas() -> None:
+    """At most ``MALLOC_ARENAS`` glibc arenas, unless the operator chose (``MALLOC_ARENA_MAX``
+    or ``GLIBC_TUNABLES``). Call before threads start: arenas already made are kept."""
+    if "MALLOC_ARENA_MAX" in os.environ or "arena_max" in os.environ.get("GLIBC_TUNABLES", ""):
+        return
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    if not mallopt(_M_ARENA_MAX, MALLOC_ARENAS):
+        log.warning("could not limit malloc arenas to %d", MALLOC_ARENAS)
 
 
 def release_free_memory() -> None:

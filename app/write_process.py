@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from app.db import UNAVAILABLE_ERRORS, Database
 from app.domain import ConflictError, NotFoundError, WriteResult
+from app.memory import limit_malloc_arenas
 from app.process import in_thread, tune_for_serving
 
 
@@ -67,6 +68,7 @@ def commit(db: Database, work: UnitOfWork[Outcome]) -> Outcome:
 def _start_child(database_url: str, timeout_s: float, cpus: frozenset[int] | None) -> None:
     # Ctrl-C reaches the whole process group; the server stops this child through its pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limit_malloc_arenas()
     if cpus is not None:
         try:
             os.sched_setaffinity(0, cpus)
