@@ -114,6 +114,18 @@ def test_adds_and_discards_match_a_set_oracle(
 batches = st.lists(st.tuples(st.booleans(), pair_lists), max_size=12)
 
 
+def apply_operations(
+    index: VisibilityIndex, oracle: set[Pair], ops: list[tuple[bool, int, str]]
+) -> None:
+    for adding, account, country in ops:
+        if adding:
+            index.add(account, country)
+            oracle.add((account, country))
+        else:
+            index.discard(account, country)
+            oracle.discard((account, country))
+
+
 def apply_batches(
     index: VisibilityIndex, oracle: set[Pair], drawn: list[tuple[bool, list[Pair]]]
 ) -> None:
@@ -149,13 +161,7 @@ def test_batches_during_a_background_compaction_are_replayed(
     oracle = set(base) | {(7, "IN")}
     work = index.begin_compaction()
     apply_batches(index, oracle, during)
-    for adding, account, country in singles:
-        if adding:
-            index.add(account, country)
-            oracle.add((account, country))
-        else:
-            index.discard(account, country)
-            oracle.discard((account, country))
+    apply_operations(index, oracle, singles)
     assert set(index.pairs()) == oracle
     index.finish_compaction(work())
     assert_matches(index, oracle)
@@ -251,13 +257,7 @@ def test_snapshot_round_trip_keeps_every_pair(
 ) -> None:
     index = VisibilityIndex.from_pairs(pairs, compact_threshold=threshold)
     oracle = set(pairs)
-    for adding, account, country in ops:  # leaves a delta behind unless it compacted
-        if adding:
-            index.add(account, country)
-            oracle.add((account, country))
-        else:
-            index.discard(account, country)
-            oracle.discard((account, country))
+    apply_operations(index, oracle, ops)  # leaves a delta behind unless it compacted
     data = index.to_bytes()
     loaded = VisibilityIndex.from_bytes(data, compact_threshold=threshold)
     assert loaded == index
