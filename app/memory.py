@@ -19,25 +19,26 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final, cast
 
 log = logging.getLogger("withheld.memory")
 
 
-def _find_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
+def _glibc_function(name: str, *argtypes: type[Any]) -> Callable[..., int] | None:
+    """glibc's ``name`` (returning an int), or None without glibc (musl, macOS)."""
+    library = ctypes.util.find_library("c")
+    if library is None:
         return None
     try:
-        trim = ctypes.CDLL(name).malloc_trim  # ctypes releases the GIL for the call
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
+        function = getattr(ctypes.CDLL(library), name)  # ctypes releases the GIL for the call
+    except (OSError, AttributeError):
         return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
+    function.argtypes = list(argtypes)
+    function.restype = ctypes.c_int
+    return cast(Callable[..., int], function)
 
 
-_TRIM = _find_trim()
+_TRIM = _glibc_function("malloc_trim", ctypes.c_size_t)
 _M_ARENA_MAX: Final = -8  # glibc's malloc.h
 MALLOC_ARENAS: Final = 2
 
@@ -47,15 +48,9 @@ def limit_malloc_arenas() -> None:
     or ``GLIBC_TUNABLES``). Call before threads start: arenas already made are kept."""
     if "MALLOC_ARENA_MAX" in os.environ or "arena_max" in os.environ.get("GLIBC_TUNABLES", ""):
         return
-    name = ctypes.util.find_library("c")
-    if name is None:
+    mallopt = _glibc_function("mallopt", ctypes.c_int, ctypes.c_int)
+    if mallopt is None:
         return
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):  # not glibc
-        return
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
     if not mallopt(_M_ARENA_MAX, MALLOC_ARENAS):
         log.warning("could not limit malloc arenas to %d", MALLOC_ARENAS)
 
