@@ -6,12 +6,12 @@ order or its decisions needs the token, and every such write is audited under th
 
 from __future__ import annotations
 
-import json
+import pickle
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from sqlalchemy.orm import Session
 
 from app.api.deps import OPTIONAL_AUTH, AdminDep, ReaderDep, RuntimeDep
@@ -20,6 +20,7 @@ from app.api.responses import JsonResponse
 from app.api.sliced_bodies import sliced_post
 from app.api.transactions import REVISION_HEADER, read, write, write_heavy
 from app.limits import MAX_ORDERS_PAGE
+from app.process import in_thread
 from app.schemas.common import Authority, Cursor, ErrorResponse, Instant, OrderId, ViewerCountry
 from app.schemas.orders import DecisionsRead, DecisionsRequest, OrderCreate, OrderPage, OrderRead
 from app.services import orders as service
@@ -144,7 +145,6 @@ async def record_decisions(
     actor: AdminDep,
     order_id: OrderPath,
     body: DecisionsRequest,
-    request: Request,
     response: Response,
 ) -> Response:
     """`withhold` withholds the account in the order's country, `withhold_global` everywhere
@@ -154,11 +154,12 @@ async def record_decisions(
     country), `restrict_global` (`XX`) or `decline`; a hashtag restriction keeps it from
     trending and being suggested there. Any invalid item is a 422 naming its index, and nothing
     is written."""
-    # ``body`` is validated (in slices, on the loop); the write process reads the raw bytes.
+    # ``body`` is validated (in slices, on the loop): the write process gets the decisions as
+    # they are, pickled in a worker thread (as ``withholdings.withhold_in_bulk`` does).
     work = partial(
         _record_decisions,
         order_id=order_id,
-        body=await request.body(),
+        decisions=await in_thread(partial(_pickled_drafts, body)),
         actor=actor,
         now=datetime.now(UTC),
     )
@@ -183,12 +184,7 @@ async def record_decisions(
     )
 
 
-def _record_decisions(
-    session: Session, *, order_id: int, body: bytes, actor: str, now: datetime
-) -> service.DecisionsOutcome:
-    """The decisions' unit of work, from the request's bytes (validated already: FastAPI's own
-    ``json.loads`` and the model's validation accept them the same way here)."""
-    request = DecisionsRequest.model_validate(json.loads(body))
+def _pickled_drafts(body: DecisionsRequest) -> bytes:
     drafts = [
         service.DecisionDraft(
             account=item.account,
@@ -198,8 +194,19 @@ def _record_decisions(
             post=item.post,
             hashtag=item.hashtag,
         )
-        for item in request.decisions
+        for item in body.decisions
     ]
+    return pickle.dumps(drafts, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _record_decisions(
+    session: Session, *, order_id: int, decisions: bytes, actor: str, now: datetime
+) -> service.DecisionsOutcome:
+    """The decisions' unit of work, from the validated decisions (``_pickled_drafts``)."""
     return service.record_decisions(
-        session, order_id=order_id, decisions=drafts, actor=actor, now=now
+        session,
+        order_id=order_id,
+        decisions=pickle.loads(decisions),  # noqa: S301 (pickled by this service, validated)
+        actor=actor,
+        now=now,
     )

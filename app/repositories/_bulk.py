@@ -39,31 +39,23 @@ def insert_rows(
         converters: list[Callable[[Any], Any] | None] = [
             table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in columns
         ]
-        active = [(i, _memoized(convert)) for i, convert in enumerate(converters) if convert]
-        if active:
-            converted = []
-            for row in rows:
-                values = list(row)
-                for i, convert in active:
-                    if values[i] is not None:
-                        values[i] = convert(values[i])
-                converted.append(values)
-            rows = converted
+        if any(converters):
+            rows = _converted(rows, converters)
         marks = ", ".join("?" for _ in columns)
         cursor.executemany(f"INSERT INTO {name} ({names}) VALUES ({marks})", rows)  # noqa: S608
     finally:
         cursor.close()
 
 
-def _memoized(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Bulk rows repeat their values (one ``now`` for all): convert each distinct one once."""
-    seen: dict[Any, Any] = {}
-
-    def cached(value: Any) -> Any:
-        try:
-            return seen[value]
-        except KeyError:
-            result = seen[value] = convert(value)
-            return result
-
-    return cached
+def _converted(
+    rows: Sequence[Sequence[Any]], converters: Sequence[Callable[[Any], Any] | None]
+) -> list[tuple[Any, ...]]:
+    """``rows`` with each column converted, column by column: bulk rows repeat their values
+    (one ``now`` for all), so each distinct value is converted once, and the rest is lookups
+    in C (``map``, ``zip``)."""
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for i, convert in enumerate(converters):
+        if convert is not None:
+            done = {value: convert(value) for value in set(columns[i]) if value is not None}
+            columns[i] = list(map(done.get, columns[i]))  # None stays None
+    return list(zip(*columns, strict=True))

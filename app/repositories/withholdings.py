@@ -4,6 +4,7 @@ without a post, post rules by ``post_id``."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -174,15 +175,13 @@ def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
         session.flush()
         last = session.execute(select(func.coalesce(func.max(Withholding.id), 0))).scalar_one()
         ids = list(range(last + 1, last + 1 + len(rows)))
-    columns = ["id", *rows[0]]
+    names = list(rows[0])
+    values_of = operator.itemgetter(*names)
     insert_rows(
         session,
         Withholding.__table__,
-        columns,
-        [
-            (rule_id, *(row[name] for name in columns[1:]))
-            for rule_id, row in zip(ids, rows, strict=True)
-        ],
+        ["id", *names],
+        [(rule_id, *values_of(row)) for rule_id, row in zip(ids, rows, strict=True)],
     )
     return ids
 
