@@ -24,12 +24,13 @@ import dataclasses
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -57,6 +58,25 @@ Task = Callable[[Database], Done]  # given the database of the process it runs i
 
 _database: Database | None = None  # the child's own
 log = logging.getLogger("withheld.write_process")
+
+
+# Items pickled by one ``pickle.dumps`` call: one call over 100,000 holds the GIL for tens of
+# milliseconds (the switch interval cannot interrupt a C call), this many for about one.
+PICKLE_SLICE: Final = 2_000
+
+
+def pickled(items: Sequence[Any]) -> list[bytes]:
+    """``items`` for a unit of work bound for the child, pickled a slice at a time (call it in a
+    worker thread): the executor would pickle them in one call, holding the GIL throughout."""
+    return [
+        pickle.dumps(items[start : start + PICKLE_SLICE], protocol=pickle.HIGHEST_PROTOCOL)
+        for start in range(0, len(items), PICKLE_SLICE)
+    ]
+
+
+def unpickled(slices: Sequence[bytes]) -> list[Any]:
+    """What ``pickled`` was given (in the unit of work)."""
+    return [item for piece in slices for item in pickle.loads(piece)]  # noqa: S301 (ours)
 
 
 def commit(db: Database, work: UnitOfWork[Outcome]) -> Outcome:

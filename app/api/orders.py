@@ -6,7 +6,6 @@ order or its decisions needs the token, and every such write is audited under th
 
 from __future__ import annotations
 
-import pickle
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
@@ -24,6 +23,7 @@ from app.process import in_thread
 from app.schemas.common import Authority, Cursor, ErrorResponse, Instant, OrderId, ViewerCountry
 from app.schemas.orders import DecisionsRead, DecisionsRequest, OrderCreate, OrderPage, OrderRead
 from app.services import orders as service
+from app.write_process import pickled, unpickled
 
 router = APIRouter(tags=["orders"])
 
@@ -155,7 +155,7 @@ async def record_decisions(
     trending and being suggested there. Any invalid item is a 422 naming its index, and nothing
     is written."""
     # ``body`` is validated (in slices, on the loop): the write process gets the decisions as
-    # they are, pickled in a worker thread (as ``withholdings.withhold_in_bulk`` does).
+    # they are, pickled in slices in a worker thread, rather than the bytes to parse again.
     work = partial(
         _record_decisions,
         order_id=order_id,
@@ -184,7 +184,7 @@ async def record_decisions(
     )
 
 
-def _pickled_drafts(body: DecisionsRequest) -> bytes:
+def _pickled_drafts(body: DecisionsRequest) -> list[bytes]:
     drafts = [
         service.DecisionDraft(
             account=item.account,
@@ -196,17 +196,17 @@ def _pickled_drafts(body: DecisionsRequest) -> bytes:
         )
         for item in body.decisions
     ]
-    return pickle.dumps(drafts, protocol=pickle.HIGHEST_PROTOCOL)
+    return pickled(drafts)
 
 
 def _record_decisions(
-    session: Session, *, order_id: int, decisions: bytes, actor: str, now: datetime
+    session: Session, *, order_id: int, decisions: list[bytes], actor: str, now: datetime
 ) -> service.DecisionsOutcome:
-    """The decisions' unit of work, from the validated decisions (``_pickled_drafts``)."""
+    """The decisions' unit of work, from the validated decisions (``write_process.pickled``)."""
     return service.record_decisions(
         session,
         order_id=order_id,
-        decisions=pickle.loads(decisions),  # noqa: S301 (pickled by this service, validated)
+        decisions=unpickled(decisions),
         actor=actor,
         now=now,
     )

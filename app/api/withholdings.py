@@ -3,7 +3,6 @@ transaction, applied here before the answer); what a reader sees of orders, ``di
 
 from __future__ import annotations
 
-import pickle
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated
@@ -30,6 +29,7 @@ from app.schemas.rules import (
 from app.services import withholdings as service
 from app.services.disclosure import DisclosedRule
 from app.services.withholdings import RuleTerms
+from app.write_process import pickled, unpickled
 
 router = APIRouter(tags=["withholdings"])
 
@@ -146,8 +146,8 @@ async def withhold_in_bulk(
     response: Response,
 ) -> BulkWithholdRead:
     # ``body`` is validated (in slices, on the loop): the write process gets its items as they
-    # are, pickled in a worker thread (the executor's own thread would hold the GIL in turns
-    # five times as long), rather than the bytes to parse and validate again.
+    # are, pickled in slices in a worker thread, rather than the bytes to parse and validate
+    # again.
     work = partial(
         _bulk_withhold,
         items=await in_thread(partial(_pickled_items, body)),
@@ -165,18 +165,17 @@ async def withhold_in_bulk(
     )
 
 
-def _pickled_items(body: BulkWithholdRequest) -> bytes:
-    items = [(item.account, item.country, item.post) for item in body.items]
-    return pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+def _pickled_items(body: BulkWithholdRequest) -> list[bytes]:
+    return pickled([(item.account, item.country, item.post) for item in body.items])
 
 
 def _bulk_withhold(
-    session: Session, *, items: bytes, terms: RuleTerms, actor: str, now: datetime
+    session: Session, *, items: list[bytes], terms: RuleTerms, actor: str, now: datetime
 ) -> service.BulkOutcome:
-    """The bulk's unit of work, from its validated items (``_pickled_items``)."""
+    """The bulk's unit of work, from its validated items (``write_process.pickled``)."""
     return service.bulk_withhold(
         session,
-        items=pickle.loads(items),  # noqa: S301 (pickled by this service, from a validated body)
+        items=unpickled(items),
         terms=terms,
         actor=actor,
         now=now,
