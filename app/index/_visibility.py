@@ -33,8 +33,8 @@ budget; a sixteenth trades that against how often a compaction runs (the figures
 
 # What a country nobody is withheld in has (never modified).
 _NO_BITMAP: Final = FrozenBitMap()
-# Ordinals per pyroaring call when a bitmap is built from an array.
-_BUILD_CHUNK: Final = 1 << 18
+# Ordinals per pyroaring call when a bitmap is built from an array or read into one.
+_CHUNK: Final = 1 << 18
 
 # Rough CRoaring bookkeeping per container (key, type code, pointer, container struct
 # and allocator headers) and per bitmap, on top of the container payloads.
@@ -74,8 +74,8 @@ def _bitmap_of(ordinals: U32) -> BitMap:
     call over the whole array (``docs/performance.md``)."""
     contiguous = np.ascontiguousarray(ordinals, dtype=np.uint32)
     bitmap = BitMap()
-    for start in range(0, len(contiguous), _BUILD_CHUNK):
-        bitmap.update(array("I", contiguous[start : start + _BUILD_CHUNK].tobytes()))
+    for start in range(0, len(contiguous), _CHUNK):
+        bitmap.update(array("I", contiguous[start : start + _CHUNK].tobytes()))
     bitmap.shrink_to_fit()
     return bitmap
 
@@ -98,7 +98,18 @@ def _by_country(countries: list[str], ordinals: NDArray[Any]) -> Iterator[tuple[
 
 
 def _ordinals_in(bitmap: BitMap) -> U32:
-    return np.frombuffer(bitmap.to_array(), dtype=np.uint32)
+    """``bitmap``'s ordinals, ascending. A large one is read a range of ordinals at a time into
+    one buffer: one ``to_array`` over millions holds the GIL throughout, and a compaction's
+    thread held the event loop for 70 ms in it at 10M pairs (``docs/performance.md``)."""
+    if len(bitmap) <= _CHUNK:
+        return np.frombuffer(bitmap.to_array(), dtype=np.uint32)
+    ordinals = np.empty(len(bitmap), dtype=np.uint32)
+    filled = 0
+    for low in range(0, bitmap.max() + 1, _CHUNK):
+        part = (bitmap & BitMap(range(low, low + _CHUNK))).to_array()
+        ordinals[filled : filled + len(part)] = np.frombuffer(part, dtype=np.uint32)
+        filled += len(part)
+    return ordinals
 
 
 def _bitmap_bytes(bitmap: BitMap) -> int:

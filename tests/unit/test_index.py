@@ -25,7 +25,7 @@ from app.index import _ordinals as ordinal_maps
 from app.index._compiled import DeltaMap
 from app.index._ordinals import OrdinalMap, bucket_bits, hash_ids, unhash
 from app.index._snapshot import encode
-from app.index._visibility import _BUILD_CHUNK, Compacted, _bitmap_of
+from app.index._visibility import _CHUNK, Compacted, _bitmap_of, _ordinals_in
 
 Pair = tuple[int, str]
 
@@ -861,7 +861,26 @@ def test_compiled_probe_refuses_arrays_that_do_not_fit() -> None:
 def test_a_bitmap_built_in_chunks_holds_every_ordinal() -> None:
     """Arrays longer than one pyroaring call's chunk, sorted or not, lose nothing."""
     rng = np.random.default_rng(3)
-    ordinals = rng.choice(4 * _BUILD_CHUNK, size=2 * _BUILD_CHUNK + 7, replace=False)
+    ordinals = rng.choice(4 * _CHUNK, size=2 * _CHUNK + 7, replace=False)
     for array_ in (np.sort(ordinals), ordinals):
         assert _bitmap_of(array_.astype(np.uint32)) == BitMap(ordinals.tolist())
     assert _bitmap_of(np.empty(0, dtype=np.uint32)) == BitMap()
+
+
+@pytest.mark.parametrize(
+    "ordinals",
+    [
+        [],
+        [0],
+        list(range(_CHUNK)),  # one call's worth: read in one piece
+        [0, _CHUNK - 1, _CHUNK, 2**32 - 1],
+        np.random.default_rng(4).choice(5 * _CHUNK, size=3 * _CHUNK + 11, replace=False).tolist(),
+        list(range(_CHUNK - 5, 3 * _CHUNK + 5)),  # chunks' edges, dense
+    ],
+    ids=["empty", "zero", "one-chunk", "edges", "sparse", "dense"],
+)
+def test_a_bitmap_read_in_chunks_gives_every_ordinal_in_order(ordinals: list[int]) -> None:
+    bitmap = BitMap(ordinals)
+    read = _ordinals_in(bitmap)
+    assert read.dtype == np.uint32
+    assert read.tolist() == sorted(ordinals)
