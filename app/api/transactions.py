@@ -58,7 +58,9 @@ async def write_heavy(runtime: Runtime, work: UnitOfWork[Outcome], response: Res
     """``write`` for a unit of work of up to 100,000 items: it runs in the write process
     (``app/write_process.py``), and this replica then follows the changelog to its revision, so
     the answer still reads its own write. ``work`` must pickle (a module-level function, or a
-    ``partial`` of one, with plain arguments)."""
+    ``partial`` of one, with plain arguments); a large list of items goes as
+    ``write_process.pickled`` slices, made in a worker thread (one pickle call over 100k items
+    holds the GIL for tens of milliseconds)."""
     outcome = await runtime.writer.commit(work)
     await runtime.follower.follow_to(outcome.result)
     response.headers[REVISION_HEADER] = str(outcome.result.revision)
