@@ -4,7 +4,8 @@ process's GIL.
 A 100,000-item bulk keeps its writer busy for seconds. In a worker thread of the serving process
 it holds the GIL in 1 ms turns (``app/process.py``), and every lookup waits for the event loop to
 get the GIL back between turns. A child process has an interpreter of its own: the kernel shares
-the core between it and the loop's thread, and the loop takes its turn as soon as it is woken.
+the core between it and the loop's thread, and, pinned to one core together, the two take
+turns of half a millisecond (``app/core_turns.py``), not of the kernel's 4 ms tick.
 The child commits; this process then follows the changelog to the write's revision before it
 answers, as a replica follows another replica's writes (``transactions.write_heavy``).
 
@@ -32,8 +33,10 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any, Final, Protocol, TypeVar
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app import core_turns
 from app.db import UNAVAILABLE_ERRORS, Database
 from app.domain import ConflictError, NotFoundError, WriteResult
 from app.memory import limit_malloc_arenas
@@ -96,6 +99,12 @@ def _start_child(database_url: str, timeout_s: float, cpus: frozenset[int] | Non
             log.warning("write process: cannot run on CPUs %s (%s)", sorted(cpus), error)
     global _database
     _database = Database.from_url(database_url, timeout_s=timeout_s)
+    if _database.is_sqlite:  # its statements run here; PostgreSQL's in its own processes
+        event.listen(
+            _database.engine,
+            "connect",
+            lambda connection, _record: core_turns.take_turns_in_statements(connection),
+        )
     tune_for_serving()  # the collector's thresholds matter as much to a bulk here
 
 
@@ -105,6 +114,7 @@ def _nothing() -> None:
 
 def _in_child(task: Task[Done]) -> Done:
     assert _database is not None, "the pool's initializer opens the database"
+    core_turns.start_turns()
     try:
         return task(_database)
     except NotFoundError as error:
@@ -113,6 +123,8 @@ def _in_child(task: Task[Done]) -> Done:
         raise ConflictError(error.detail) from None
     except UNAVAILABLE_ERRORS as error:  # exactly what the API answers 503 for
         raise DatabaseUnavailableError(type(error).__name__) from None
+    finally:
+        core_turns.stop_turns()
 
 
 def _commit_stripped(work: UnitOfWork[Outcome], db: Database) -> Outcome:
@@ -132,7 +144,10 @@ class WriteProcess:
         enabled: bool,
         timeout_s: float,
         cpus: frozenset[int] | None = None,
+        take_turns: bool | None = None,
     ) -> None:
+        """``take_turns``: whether the child and the loop share the core in short turns
+        (``app/core_turns.py``); None: where they share one core."""
         self.db = db
         self.enabled = enabled
         self._timeout_s = timeout_s
@@ -140,6 +155,9 @@ class WriteProcess:
         self._pool: ProcessPoolExecutor | None = None
         self._started: Future[None] | None = None  # done once the child is up
         self._closed = False
+        if take_turns is None:
+            take_turns = core_turns.shares_one_core(cpus)
+        self._turns = core_turns.LoopTurns(enabled=take_turns)
 
     async def commit(self, work: UnitOfWork[Outcome]) -> Outcome:
         """``work``'s outcome, committed; from the child, its result carries no changes."""
@@ -174,7 +192,8 @@ class WriteProcess:
             raise DatabaseUnavailableError("the write process is stopping")
         pool = self._pool or self._start()
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, _in_child, task)
+            with self._turns:
+                return await asyncio.get_running_loop().run_in_executor(pool, _in_child, task)
         except BrokenProcessPool:
             # The child died (killed, out of memory): whether it committed, the changelog
             # tells; the next heavy write gets a new child.
@@ -194,11 +213,32 @@ class WriteProcess:
         self._pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_child,
-            initargs=(url, self._timeout_s, self._cpus),
+            initializer=core_turns.child_initializer,
+            initargs=(
+                self._turns.enabled,
+                f"{__name__}:_start_child",
+                url,
+                self._timeout_s,
+                self._cpus,
+            ),
         )
         self._started = self._pool.submit(_nothing)
+        self._take_turns_until(self._started)
         return self._pool
+
+    def _take_turns_until(self, started: Future[None]) -> None:
+        """The loop takes turns with the child while it starts (its imports take a second)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not started from a loop (tools): nothing to share
+        self._turns.begin()
+
+        def started_up(_: Future[None]) -> None:  # in the pool's thread
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._turns.end)
+
+        started.add_done_callback(started_up)
 
     async def close(self) -> None:
         """Stop the child, after the unit of work it is in; later units of work are refused."""

@@ -7,12 +7,18 @@ import asyncio
 import multiprocessing
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import partial
 
 import pytest
+from sqlalchemy import select
 
+from app.api import withholdings as withholdings_api
 from app.db import Database
 from app.domain import ConflictError, NotFoundError
-from app.write_process import DatabaseUnavailableError, WriteProcess
+from app.models import Withholding
+from app.services.withholdings import RuleTerms
+from app.write_process import DatabaseUnavailableError, WriteProcess, pickled
 from tests.support import units_of_work
 from tests.support.waiting import wait_until
 
@@ -172,3 +178,50 @@ def test_cpus_it_may_not_use_leave_it_where_it_is_and_writing(db: Database) -> N
 
     assert cpus == frozenset(os.sched_getaffinity(0))
     assert ran.pid != os.getpid()
+
+
+def test_taking_turns_the_child_offers_the_core_in_python_and_in_statements(
+    db: Database,
+) -> None:
+    process = WriteProcess(db, enabled=True, timeout_s=2.0, take_turns=True)
+    try:
+        offers = asyncio.run(process.run(units_of_work.offers_while_busy))
+    finally:
+        asyncio.run(process.close())
+
+    assert offers.in_python > 0, "the alarm interrupts Python code"
+    if db.is_sqlite:
+        assert offers.in_a_statement > 0, "the progress handler interrupts a statement"
+
+
+def test_a_child_not_sharing_its_core_never_offers_it(db: Database) -> None:
+    process = WriteProcess(db, enabled=True, timeout_s=2.0, take_turns=False)
+    try:
+        offers = asyncio.run(process.run(units_of_work.offers_while_busy))
+    finally:
+        asyncio.run(process.close())
+
+    assert offers == units_of_work.Offers(0, 0)
+
+
+def test_a_bulk_written_while_taking_turns_is_all_there(db: Database) -> None:
+    accounts = range(5_000_000, 5_020_000)
+    work = partial(
+        withholdings_api._bulk_withhold,
+        items=pickled([(account, "IN", None) for account in accounts]),
+        terms=RuleTerms(reason="turns", order_ref=None, expires_at=None),
+        actor="tests",
+        now=datetime.now(UTC),
+    )
+    process = WriteProcess(db, enabled=True, timeout_s=10.0, take_turns=True)
+    try:
+        outcome = asyncio.run(process.commit(work))
+    finally:
+        asyncio.run(process.close())
+
+    assert outcome.created == len(accounts)
+    with db.reading() as session:
+        stored = session.scalars(
+            select(Withholding.account_id).where(Withholding.reason == "turns")
+        ).all()
+    assert sorted(stored) == list(accounts)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app import core_turns
 from app.db import Database
 from app.domain import AuthorConflictError, Change, ChangeOp, OrderNotFoundError, WriteResult
 from app.repositories import changelog
@@ -51,3 +54,30 @@ def where_it_runs(db: Database) -> tuple[int, str]:
 def its_cpus(db: Database) -> frozenset[int]:
     """A task for ``WriteProcess.run``: the CPUs its process may run on."""
     return frozenset(os.sched_getaffinity(0))
+
+
+@dataclass(frozen=True, slots=True)
+class Offers:
+    """How often the write process offered the core during ~20 ms of each kind of work."""
+
+    in_python: int
+    in_a_statement: int  # SQLite's; PostgreSQL's run in its server, not here
+
+
+def offers_while_busy(db: Database) -> Offers:
+    """A task for ``WriteProcess.run``: Python, then a SQL statement, each busy for a while."""
+    start, started = core_turns.offers, time.thread_time()
+    while time.thread_time() - started < 0.02:
+        pass
+    in_python = core_turns.offers - start
+    start = core_turns.offers
+    with db.reading() as session:
+        counted: int = session.execute(text(_COUNT_TO_A_MILLION)).scalar_one()
+    assert counted == 1_000_000
+    return Offers(in_python, core_turns.offers - start)
+
+
+_COUNT_TO_A_MILLION = (
+    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000000) "
+    "SELECT count(*) FROM n"
+)
