@@ -13,6 +13,7 @@ closest to a fresh start (``docs/performance.md``).
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import logging
@@ -36,6 +37,25 @@ def _glibc_function(name: str, *argtypes: type[Any]) -> Callable[..., int] | Non
     function.argtypes = list(argtypes)
     function.restype = ctypes.c_int
     return cast(Callable[..., int], function)
+
+
+# Objects freed in one go: a request's 100,000 parsed or validated items freed at once are one
+# C call that holds the GIL for about 10 ms.
+RELEASE_SLICE: Final = 2_000
+
+
+def release_in_slices(items: list[Any]) -> None:
+    """Empty ``items`` a slice at a time (in a worker thread: the GIL can change hands
+    between slices)."""
+    while items:
+        del items[-RELEASE_SLICE:]
+
+
+async def release_on_loop(items: list[Any]) -> None:
+    """``release_in_slices`` on the event loop, which serves between slices."""
+    while items:
+        del items[-RELEASE_SLICE:]
+        await asyncio.sleep(0)
 
 
 _TRIM = _glibc_function("malloc_trim", ctypes.c_size_t)

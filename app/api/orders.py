@@ -19,6 +19,7 @@ from app.api.responses import JsonResponse
 from app.api.sliced_bodies import sliced_post
 from app.api.transactions import REVISION_HEADER, read, write, write_heavy
 from app.limits import MAX_ORDERS_PAGE
+from app.memory import release_in_slices
 from app.process import in_thread
 from app.schemas.common import Authority, Cursor, ErrorResponse, Instant, OrderId, ViewerCountry
 from app.schemas.orders import DecisionsRead, DecisionsRequest, OrderCreate, OrderPage, OrderRead
@@ -156,6 +157,8 @@ async def record_decisions(
     is written."""
     # ``body`` is validated (in slices, on the loop): the write process gets the decisions as
     # they are, pickled in slices in a worker thread, rather than the bytes to parse again.
+    # Only a request naming hashtags gets their counts: an account-only answer is as it was.
+    names_hashtags = any(item.hashtag is not None for item in body.decisions)
     work = partial(
         _record_decisions,
         order_id=order_id,
@@ -174,8 +177,6 @@ async def record_decisions(
         restricted_global=outcome.restricted_global,
         revision=outcome.result.revision,
     )
-    # Only a request naming hashtags gets their counts: an account-only answer is as it was.
-    names_hashtags = any(item.hashtag is not None for item in body.decisions)
     left_out = set() if names_hashtags else {"restricted", "restricted_global"}
     return JsonResponse(
         answer.model_dump(mode="json", exclude=left_out),
@@ -185,6 +186,7 @@ async def record_decisions(
 
 
 def _pickled_drafts(body: DecisionsRequest) -> list[bytes]:
+    """The decisions for the write process; the body's are freed meanwhile."""
     drafts = [
         service.DecisionDraft(
             account=item.account,
@@ -196,7 +198,11 @@ def _pickled_drafts(body: DecisionsRequest) -> list[bytes]:
         )
         for item in body.decisions
     ]
-    return pickled(drafts)
+    release_in_slices(body.decisions)  # the body is done with
+    try:
+        return pickled(drafts)
+    finally:
+        release_in_slices(drafts)
 
 
 def _record_decisions(

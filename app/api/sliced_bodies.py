@@ -26,6 +26,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from app.memory import release_on_loop
+
 # Items parsed, and items validated, between two yields: each stretch stays short.
 PARSE_SLICE: Final = 500
 VALIDATE_SLICE: Final = 250
@@ -176,6 +178,8 @@ async def _validated(
         head = model.model_validate({**parsed, field: items[:1]})
     except ValidationError:
         return None
+    del parsed[field]
+    await release_on_loop(raw)
     return head.model_copy(update={field: items})
 
 

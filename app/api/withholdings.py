@@ -16,6 +16,7 @@ from app.api.rule_inputs import NO_LIFT_DETAILS, CountryPath, terms_of
 from app.api.sliced_bodies import sliced_post
 from app.api.transactions import read, write, write_heavy
 from app.domain import LiftCause, RuleNotFoundError, Subject
+from app.memory import release_in_slices
 from app.process import in_thread
 from app.schemas.common import AccountId, ErrorResponse
 from app.schemas.rules import (
@@ -166,7 +167,13 @@ async def withhold_in_bulk(
 
 
 def _pickled_items(body: BulkWithholdRequest) -> list[bytes]:
-    return pickled([(item.account, item.country, item.post) for item in body.items])
+    """The items for the write process; the body's are freed meanwhile (it is done with)."""
+    items = [(item.account, item.country, item.post) for item in body.items]
+    release_in_slices(body.items)
+    try:
+        return pickled(items)
+    finally:
+        release_in_slices(items)
 
 
 def _bulk_withhold(

@@ -1,8 +1,10 @@
 """The heap's arenas: at most ``MALLOC_ARENAS`` in a serving process (glibc), so that what
-worker threads free is not stranded in arenas of their own."""
+worker threads free is not stranded in arenas of their own. Large lists freed a slice at a
+time."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -60,3 +62,34 @@ def test_threads_share_at_most_two_arenas_once_limited() -> None:
 
 def test_an_operators_own_choice_is_kept() -> None:
     assert _arenas("limit", MALLOC_ARENA_MAX="4") == 4
+
+
+@pytest.mark.parametrize("count", [0, 1, memory.RELEASE_SLICE, 5 * memory.RELEASE_SLICE + 7])
+def test_a_list_released_in_slices_ends_empty(count: int) -> None:
+    items = [object() for _ in range(count)]
+    memory.release_in_slices(items)
+    assert items == []
+
+
+def test_a_list_released_on_the_loop_lets_others_run_between_slices() -> None:
+    slices = 5
+
+    async def scenario() -> int:
+        items = [object() for _ in range(slices * memory.RELEASE_SLICE)]
+        turns = 0
+
+        async def other() -> None:
+            nonlocal turns
+            while True:
+                turns += 1
+                await asyncio.sleep(0)
+
+        running = asyncio.create_task(other())
+        await asyncio.sleep(0)
+        before = turns
+        await memory.release_on_loop(items)
+        running.cancel()
+        assert items == []
+        return turns - before
+
+    assert asyncio.run(scenario()) >= slices - 1
