@@ -103,6 +103,7 @@ def main() -> None:
         port, path, duration, out = args.probe
         probe(int(port), path, float(duration), Path(out))
         return
+    stalls.keep_to_client_cpu()
     with tempfile.TemporaryDirectory(prefix="withheld-timeline-") as folder:
         bench = stalls.Bench(Path(folder), RULES, None)
         here = bench.server(bench.database("timeline", RULES), stalls.SERVER_CPU)

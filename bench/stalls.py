@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import tempfile
 import time
@@ -81,6 +82,11 @@ def _fresh_ids(count: int, seed: int) -> list[str]:
     ids = rng.integers(2**62, 2**63 - 1, size=count, dtype=np.int64)
     unique: list[str] = np.unique(ids).astype(str).tolist()
     return unique
+
+
+def keep_to_client_cpu() -> None:
+    """This process (it sends the orders) runs beside wrk, off the measured server's core."""
+    os.sched_setaffinity(0, {CLIENT_CPU})
 
 
 def _bulk_body(accounts: list[str], *, expires_at: str | None = None) -> bytes:
@@ -326,6 +332,7 @@ def main() -> None:
         help="the measured server's WITHHELD_WRITE_PROCESS_CPUS (default: its own CPU, shared)",
     )
     options = parser.parse_args()
+    keep_to_client_cpu()
     if require_wrk() is None:
         raise SystemExit("wrk not found: apt-get install wrk")
     only = options.only or list(SCENARIOS)
