@@ -15,10 +15,11 @@ errors, the same 422 bodies, as any other route; only a bad request pays the sta
 from __future__ import annotations
 
 import asyncio
+import codecs
 import email.message
 import json
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from json.scanner import make_scanner
 from typing import Any, Final, TypeVar
 
@@ -31,6 +32,8 @@ from app.memory import release_on_loop
 # Items parsed, and items validated, between two yields: each stretch stays short.
 PARSE_SLICE: Final = 500
 VALIDATE_SLICE: Final = 250
+DECODE_PIECE: Final = 256 * 1024  # bytes of the body decoded at a time
+NUMBER_TAIL: Final = 3  # "e+1": what a number cut short may still lack after what is read
 
 _SPACE: Final = re.compile(r"[ \t\n\r]*")
 # The standard library's scanner, as FastAPI's json.loads uses it: the same values, NaN included.
@@ -54,69 +57,134 @@ def _is_json(request: Request) -> bool:
     )
 
 
-def _skip_space(text: str, at: int) -> int:
-    match = _SPACE.match(text, at)
-    return at if match is None else match.end()
+class _Text:
+    """The text being parsed, a piece at a time: what is not parsed yet, and the pieces to come.
+    A piece may end anywhere, inside a string or a number: a read that meets the end of
+    ``text`` asks for ``more``, and positions count from the start of ``text`` as it is now."""
+
+    def __init__(self, pieces: Iterator[str]) -> None:
+        self._pieces = pieces
+        self.text = ""
+
+    def more(self, at: int) -> int | None:
+        """Keep the text from ``at`` on and append at least as much again (at least one
+        character): ``at``'s new position, or None when nothing is left to append."""
+        kept = self.text[at:]
+        added: list[str] = []
+        size = 0
+        for piece in self._pieces:
+            added.append(piece)
+            size += len(piece)
+            if size > len(kept):  # doubling: a long value is scanned O(1) times over
+                break
+        if not size:
+            return None
+        self.text = kept + "".join(added)
+        return 0
 
 
-def _expect(text: str, at: int, char: str) -> int:
+def _skip_space(text: _Text, at: int) -> int:
+    """The position of the next character that is not a space (the end, if none is left)."""
+    while True:
+        match = _SPACE.match(text.text, at)
+        at = match.end() if match is not None else at
+        if at < len(text.text):
+            return at
+        moved = text.more(at)
+        if moved is None:
+            return at
+        at = moved
+
+
+def _next_char(text: _Text, at: int) -> tuple[str, int]:
+    """The next character that is not a space ("" at the end), and its position."""
     at = _skip_space(text, at)
-    if text[at : at + 1] != char:
+    return text.text[at : at + 1], at
+
+
+def _expect(text: _Text, at: int, char: str) -> int:
+    found, at = _next_char(text, at)
+    if found != char:
         raise _UnreadableError
     return at + 1
 
 
-def _value(text: str, at: int) -> tuple[Any, int]:
-    try:
-        value, end = _SCAN(text, _skip_space(text, at))
-    except (StopIteration, json.JSONDecodeError):
-        raise _UnreadableError from None
-    return value, end
+def _value(text: _Text, at: int) -> tuple[Any, int]:
+    at = _skip_space(text, at)
+    while True:
+        try:
+            value, end = _SCAN(text.text, at)
+        except (StopIteration, json.JSONDecodeError):
+            moved = text.more(at)  # cut off by the piece's end, or not JSON at all
+            if moved is None:
+                raise _UnreadableError from None
+            at = moved
+            continue
+        # A number may go on in the next piece: "-1." is read as -1, "1.5e" as 1.5.
+        if len(text.text) - end < NUMBER_TAIL:
+            moved = text.more(at)
+            if moved is not None:
+                at = moved
+                continue
+        return value, end
 
 
-async def parse_object(text: str, sliced: str) -> dict[str, Any]:
-    """``json.loads(text)`` for an object, parsing the array under key ``sliced`` one item at a
-    time with a yield every ``PARSE_SLICE`` items; ``_UnreadableError`` for anything else."""
+async def parse_object(source: str | Iterable[str], sliced: str) -> dict[str, Any]:
+    """``json.loads`` of ``source`` (a text, or its pieces in order) for an object, parsing the
+    array under key ``sliced`` one item at a time with a yield every ``PARSE_SLICE`` items;
+    ``_UnreadableError`` for anything else."""
+    text = _Text(iter([source] if isinstance(source, str) else source))
     parsed: dict[str, Any] = {}
     at = _expect(text, 0, "{")
-    if text[_skip_space(text, at) : _skip_space(text, at) + 1] == "}":
-        at = _expect(text, at, "}")
+    found, at = _next_char(text, at)
+    if found == "}":
+        at += 1
     else:
         while True:
-            at = _skip_space(text, at)
-            if text[at : at + 1] != '"':
+            found, at = _next_char(text, at)
+            if found != '"':
                 raise _UnreadableError
             key, at = _value(text, at)
             at = _expect(text, at, ":")
-            start = _skip_space(text, at)
-            if key == sliced and text[start : start + 1] == "[":
-                parsed[key], at = await _array(text, start + 1)
+            found, at = _next_char(text, at)
+            if key == sliced and found == "[":
+                parsed[key], at = await _array(text, at + 1)
             else:
                 parsed[key], at = _value(text, at)
-            at = _skip_space(text, at)
-            if text[at : at + 1] == "}":
+            found, at = _next_char(text, at)
+            if found == "}":
                 at += 1
                 break
             at = _expect(text, at, ",")
-    if _skip_space(text, at) != len(text):
+    if _next_char(text, at)[0]:
         raise _UnreadableError
     return parsed
 
 
-async def _array(text: str, at: int) -> tuple[list[Any], int]:
+async def _array(text: _Text, at: int) -> tuple[list[Any], int]:
     items: list[Any] = []
-    at = _skip_space(text, at)
-    if text[at : at + 1] == "]":
+    found, at = _next_char(text, at)
+    if found == "]":
         return items, at + 1
     while True:
         item, at = _value(text, at)
         items.append(item)
         if len(items) % PARSE_SLICE == 0:
             await asyncio.sleep(0)
-        at = _skip_space(text, at)
-        if text[at : at + 1] == "]":
+        found, at = _next_char(text, at)
+        if found == "]":
             return items, at + 1
         at = _expect(text, at, ",")
+
+
+def _decoded(body: bytes) -> Iterator[str]:
+    """``body`` decoded as UTF-8 a piece at a time (``UnicodeDecodeError`` as it comes): one
+    text as large as the body is fresh memory, written holding the GIL, page by page."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(body)
+    for start in range(0, len(view), DECODE_PIECE):
+        yield decoder.decode(view[start : start + DECODE_PIECE])
+    yield decoder.decode(b"", final=True)
 
 
 class SlicedBodyRoute(APIRoute):
@@ -162,8 +230,7 @@ async def _validated(
 ) -> BaseModel | None:
     """The body as ``model``, validated a slice of items at a time; None for FastAPI to do."""
     try:
-        text = body.decode("utf-8")
-        parsed = await parse_object(text, field)
+        parsed = await parse_object(_decoded(body), field)
     except (UnicodeDecodeError, _UnreadableError):
         return None
     raw = parsed.get(field)

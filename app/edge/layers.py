@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
+from typing import Final
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.process import in_thread
+
 __all__ = ["ASGIApp", "BodyLimit", "Message", "Receive", "RevisionHeader", "Scope", "Send"]
 
 REVISION_HEADER = b"x-withheld-revision"
+# From this size CPython's bytes.join copies without the GIL: a large body is joined in a
+# worker thread, where writing megabytes of fresh memory (page faults) holds no lookup up.
+JOIN_OFF_LOOP_BYTES: Final = 1 << 20
 
 
 async def send_json(
@@ -63,9 +70,15 @@ async def read_body(receive: Receive, limit: int, timeout_s: float) -> tuple[byt
         size += len(chunk)
         chunks.append(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks), True
+            return await _joined(chunks, size), True
         if size > limit:
-            return b"".join(chunks), False
+            return await _joined(chunks, size), False
+
+
+async def _joined(chunks: list[bytes], size: int) -> bytes:
+    if size < JOIN_OFF_LOOP_BYTES or len(chunks) == 1:
+        return b"".join(chunks)
+    return await in_thread(partial(b"".join, chunks))
 
 
 def replaying(body: bytes, receive: Receive, *, more: bool = False) -> Receive:

@@ -30,18 +30,39 @@ OBJECTS = st.dictionaries(
 )
 
 
-def _parse(text: str) -> Any:
-    return asyncio.run(parse_object(text, "items"))
+def _parse(text: str, cuts: list[int] | None = None) -> Any:
+    """``parse_object`` of ``text``, whole or (``cuts``) in pieces that end at those offsets."""
+    if cuts is None:
+        return asyncio.run(parse_object(text, "items"))
+    ends = [*sorted({cut % (len(text) + 1) for cut in cuts}), len(text)]
+    pieces = [text[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+    assert "".join(pieces) == text
+    return asyncio.run(parse_object(iter(pieces), "items"))
+
+
+CUTS = st.none() | st.lists(st.integers(min_value=0), max_size=12)
 
 
 @settings(max_examples=300, deadline=None)
-@given(document=OBJECTS, indent=st.sampled_from([None, 0, 2]), items=st.lists(VALUES, max_size=7))
+@given(
+    document=OBJECTS,
+    indent=st.sampled_from([None, 0, 2]),
+    items=st.lists(VALUES, max_size=7),
+    cuts=CUTS,
+)
 def test_it_reads_what_json_loads_reads(
-    document: dict[str, Any], indent: int | None, items: list[Any]
+    document: dict[str, Any], indent: int | None, items: list[Any], cuts: list[int] | None
 ) -> None:
     document["items"] = items
-    text = json.dumps(document, indent=indent)
-    assert _parse(text) == json.loads(text)
+    text = json.dumps(document, indent=indent, ensure_ascii=False)
+    assert _parse(text, cuts) == json.loads(text)
+
+
+def test_pieces_may_end_anywhere_even_in_a_number_or_a_word() -> None:
+    text = '{"reason": "caf\u00e9", "items": [12345, true, null, -1.5e3, "ab"], "n": 7}'
+    for end in range(len(text) + 1):
+        assert _parse(text, [end]) == json.loads(text), f"cut at {end}"
+    assert _parse(text, list(range(len(text)))) == json.loads(text), "one character a piece"
 
 
 @settings(max_examples=500, deadline=None)
@@ -50,9 +71,10 @@ def test_it_reads_what_json_loads_reads(
     at=st.integers(min_value=0),
     edit=st.sampled_from(["delete", "insert"]),
     char=st.sampled_from(list('{}[],:" \\0aen')),
+    cuts=CUTS,
 )
 def test_a_damaged_document_is_read_as_json_loads_reads_it_or_left_to_it(
-    document: dict[str, Any], at: int, edit: str, char: str
+    document: dict[str, Any], at: int, edit: str, char: str, cuts: list[int] | None
 ) -> None:
     text = json.dumps({**document, "items": [1, {"a": "b"}, [2]]})
     at %= len(text)
@@ -61,13 +83,30 @@ def test_a_damaged_document_is_read_as_json_loads_reads_it_or_left_to_it(
         expected = json.loads(damaged)
     except json.JSONDecodeError:
         with pytest.raises(_UnreadableError):
-            _parse(damaged)
+            _parse(damaged, cuts)
         return
     if type(expected) is not dict:
         with pytest.raises(_UnreadableError):
-            _parse(damaged)
+            _parse(damaged, cuts)
         return
-    assert _parse(damaged) == expected
+    assert _parse(damaged, cuts) == expected
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 5])
+def test_the_body_is_decoded_a_piece_at_a_time_across_multibyte_characters(
+    monkeypatch: pytest.MonkeyPatch, piece: int
+) -> None:
+    monkeypatch.setattr(sliced_bodies, "DECODE_PIECE", piece)
+    text = '{"reason": "Ministry \u2014 \u092d\u093e\u0930\u0924 \U0001f600", "items": [1]}'
+    body = json.dumps(json.loads(text), ensure_ascii=False).encode()
+    assert "".join(sliced_bodies._decoded(body)) == body.decode()
+    assert asyncio.run(parse_object(sliced_bodies._decoded(body), "items")) == json.loads(body)
+
+
+def test_a_body_that_is_not_utf8_fails_as_it_is_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sliced_bodies, "DECODE_PIECE", 4)
+    with pytest.raises(UnicodeDecodeError):
+        asyncio.run(parse_object(sliced_bodies._decoded(b'{"items": ["\xff"]}'), "items"))
 
 
 def test_duplicate_keys_keep_the_last_as_json_loads_does() -> None:
