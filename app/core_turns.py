@@ -33,12 +33,11 @@ TURN_NS: Final = 500_000  # CPU time a side keeps the core before it offers it
 RETRY_NS: Final = 100_000  # CPU time before the next offer, after one that came straight back
 HANDED_OVER_NS: Final = 30_000  # an offer that took longer let something else run
 ALARM_S: Final = 0.000_5  # how often the write process's alarm looks
-# How often the loop's timer looks: libuv's timers count whole milliseconds (a shorter delay
-# fires on the next iteration, and an idle loop would spin).
-TIMER_S: Final = 0.001
-# SQLite virtual-machine instructions between two calls of the progress handler: tens of
-# microseconds of a statement's work.
-SQLITE_STEPS: Final = 10_000
+SPIN_NS: Final = 20_000  # a look this soon after the last: the loop had nothing else to do
+IDLE_TIMER_S: Final = 0.002  # how often an idle loop looks
+# SQLite virtual-machine instructions between two calls of the progress handler: about a
+# tenth of a millisecond of a statement's work.
+SQLITE_STEPS: Final = 50_000
 
 
 def shares_one_core(child_cpus: frozenset[int] | None) -> bool:
@@ -136,12 +135,19 @@ def take_turns_in_statements(dbapi_connection: Any) -> None:
 
 class LoopTurns:
     """The event loop takes turns between ``begin`` and ``end`` (which nest), if ``enabled``:
-    while the write process has work."""
+    while the write process has work.
+
+    A busy loop looks at its CPU time on every iteration (a callback scheduled again with
+    ``call_soon``): libuv's timers count whole milliseconds, too coarse for a half-millisecond
+    turn. When a look follows the last one within ``SPIN_NS``, the loop did nothing else in
+    between: it is idle and would spin, so it looks again from a timer, ``IDLE_TIMER_S``
+    later (each wake-up takes the core from the write process)."""
 
     def __init__(self, *, enabled: bool) -> None:
         self.enabled = enabled
         self._users = 0
-        self._timer: asyncio.TimerHandle | None = None
+        self._next: asyncio.Handle | None = None
+        self._looked_ns = 0  # wall clock
 
     def __enter__(self) -> None:
         self.begin()
@@ -153,19 +159,27 @@ class LoopTurns:
         self._users += 1
         if self._users == 1 and self.enabled:
             _begin()
-            self._timer = asyncio.get_running_loop().call_later(TIMER_S, self._tick)
+            self._looked_ns = 0
+            self._next = asyncio.get_running_loop().call_soon(self._look)
 
     def end(self) -> None:
         self._users -= 1
-        if self._users == 0 and self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._users == 0 and self._next is not None:
+            self._next.cancel()
+            self._next = None
 
     @property
     def taking(self) -> bool:
         """Whether the loop is taking turns now."""
-        return self._timer is not None
+        return self._next is not None
 
-    def _tick(self) -> None:
+    def _look(self) -> None:
         take_turn()
-        self._timer = asyncio.get_running_loop().call_later(TIMER_S, self._tick)
+        now = time.monotonic_ns()
+        idle = now - self._looked_ns < SPIN_NS
+        self._looked_ns = now
+        loop = asyncio.get_running_loop()
+        if idle:
+            self._next = loop.call_later(IDLE_TIMER_S, self._look)
+        else:
+            self._next = loop.call_soon(self._look)

@@ -177,6 +177,28 @@ def test_the_loop_takes_turns_from_its_first_begin_to_its_last_end(
     asyncio.run(scenario())
 
 
+def test_an_idle_loop_looks_from_a_timer_and_does_not_spin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    looks = 0
+
+    def look() -> int:
+        nonlocal looks
+        looks += 1
+        return 0
+
+    monkeypatch.setattr(core_turns, "take_turn", look)
+
+    async def idle_for(seconds: float) -> None:
+        with LoopTurns(enabled=True):
+            await asyncio.sleep(seconds)
+
+    asyncio.run(idle_for(0.1))
+    # About two looks per IDLE_TIMER_S (the timer's, then one on the next iteration); a loop
+    # spinning on call_soon would look tens of thousands of times.
+    assert 2 <= looks <= 4 * 0.1 / core_turns.IDLE_TIMER_S
+
+
 def test_a_loop_not_sharing_a_core_takes_no_turns() -> None:
     async def scenario() -> bool:
         turns = LoopTurns(enabled=False)
