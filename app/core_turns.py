@@ -11,8 +11,8 @@ nothing else wants the core): the next offer comes sooner, then less often each 
 Only where the two share one core (``shares_one_core``): with more, the kernel runs them side
 by side, and the offers would cost the write its time for nothing.
 
-- The loop offers from a timer (``LoopTurns``), keeping the GIL meanwhile: a worker thread
-  that took it would keep the loop waiting a switch interval.
+- The loop looks on each of its iterations while busy (``LoopTurns``), and offers keeping the
+  GIL: a worker thread that took it meanwhile would keep the loop waiting a switch interval.
 - The write process offers from a ``SIGALRM`` (in Python code) and from SQLite's progress
   handler (inside a statement, where no signal handler runs).
 """
@@ -52,7 +52,7 @@ def shares_one_core(child_cpus: frozenset[int] | None) -> bool:
 def _yield_keeping_gil() -> Callable[[], int]:
     try:
         function = ctypes.PyDLL(None).sched_yield  # PyDLL: the call keeps the GIL
-    except AttributeError:  # no sched_yield in this C library
+    except (AttributeError, OSError, TypeError):  # no such call, or no C library to ask
         return lambda: 0
     function.argtypes = []
     function.restype = ctypes.c_int

@@ -21,6 +21,7 @@ or a driver's state would not survive the trip.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
@@ -235,7 +236,7 @@ class WriteProcess:
         self._turns.begin()
 
         def started_up(_: Future[None]) -> None:  # in the pool's thread
-            if not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(self._turns.end)
 
         started.add_done_callback(started_up)
