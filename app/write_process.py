@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from app import core_turns
 from app.db import UNAVAILABLE_ERRORS, Database
 from app.domain import ConflictError, NotFoundError, WriteResult
-from app.memory import limit_malloc_arenas
+from app.memory import limit_malloc_arenas, release_in_slices
 from app.process import in_thread, tune_for_serving
 
 
@@ -76,6 +76,18 @@ def pickled(items: Sequence[Any]) -> list[bytes]:
         pickle.dumps(items[start : start + PICKLE_SLICE], protocol=pickle.HIGHEST_PROTOCOL)
         for start in range(0, len(items), PICKLE_SLICE)
     ]
+
+
+def pickled_from(source: list[Any], convert: Callable[[Any], Any]) -> list[bytes]:
+    """``pickled`` of each of ``source`` converted, in a worker thread, for a request's items
+    that are done with: ``source`` and the converted items are freed a slice at a time
+    (``memory.release_in_slices``), not in one call that holds the GIL."""
+    items = [convert(item) for item in source]
+    release_in_slices(source)
+    try:
+        return pickled(items)
+    finally:
+        release_in_slices(items)
 
 
 def unpickled(slices: Sequence[bytes]) -> list[Any]:

@@ -19,12 +19,18 @@ from app.api.responses import JsonResponse
 from app.api.sliced_bodies import sliced_post
 from app.api.transactions import REVISION_HEADER, read, write, write_heavy
 from app.limits import MAX_ORDERS_PAGE
-from app.memory import release_in_slices
 from app.process import in_thread
 from app.schemas.common import Authority, Cursor, ErrorResponse, Instant, OrderId, ViewerCountry
-from app.schemas.orders import DecisionsRead, DecisionsRequest, OrderCreate, OrderPage, OrderRead
+from app.schemas.orders import (
+    DecisionItem,
+    DecisionsRead,
+    DecisionsRequest,
+    OrderCreate,
+    OrderPage,
+    OrderRead,
+)
 from app.services import orders as service
-from app.write_process import pickled, unpickled
+from app.write_process import pickled_from, unpickled
 
 router = APIRouter(tags=["orders"])
 
@@ -187,22 +193,18 @@ async def record_decisions(
 
 def _pickled_drafts(body: DecisionsRequest) -> list[bytes]:
     """The decisions for the write process; the body's are freed meanwhile."""
-    drafts = [
-        service.DecisionDraft(
-            account=item.account,
-            action=item.action,
-            category=item.category,
-            note=item.note,
-            post=item.post,
-            hashtag=item.hashtag,
-        )
-        for item in body.decisions
-    ]
-    release_in_slices(body.decisions)  # the body is done with
-    try:
-        return pickled(drafts)
-    finally:
-        release_in_slices(drafts)
+    return pickled_from(body.decisions, _draft)
+
+
+def _draft(item: DecisionItem) -> service.DecisionDraft:
+    return service.DecisionDraft(
+        account=item.account,
+        action=item.action,
+        category=item.category,
+        note=item.note,
+        post=item.post,
+        hashtag=item.hashtag,
+    )
 
 
 def _record_decisions(

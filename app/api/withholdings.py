@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import partial
-from typing import Annotated
+from operator import attrgetter
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Body, Path, Query, Response, status
 from sqlalchemy.orm import Session
@@ -16,7 +17,6 @@ from app.api.rule_inputs import NO_LIFT_DETAILS, CountryPath, terms_of
 from app.api.sliced_bodies import sliced_post
 from app.api.transactions import read, write, write_heavy
 from app.domain import LiftCause, RuleNotFoundError, Subject
-from app.memory import release_in_slices
 from app.process import in_thread
 from app.schemas.common import AccountId, ErrorResponse
 from app.schemas.rules import (
@@ -30,7 +30,7 @@ from app.schemas.rules import (
 from app.services import withholdings as service
 from app.services.disclosure import DisclosedRule
 from app.services.withholdings import RuleTerms
-from app.write_process import pickled, unpickled
+from app.write_process import pickled_from, unpickled
 
 router = APIRouter(tags=["withholdings"])
 
@@ -166,14 +166,12 @@ async def withhold_in_bulk(
     )
 
 
+_ITEM_FIELDS: Final = attrgetter("account", "country", "post")
+
+
 def _pickled_items(body: BulkWithholdRequest) -> list[bytes]:
-    """The items for the write process; the body's are freed meanwhile (it is done with)."""
-    items = [(item.account, item.country, item.post) for item in body.items]
-    release_in_slices(body.items)
-    try:
-        return pickled(items)
-    finally:
-        release_in_slices(items)
+    """The items for the write process, as (account, country, post); the body's are freed."""
+    return pickled_from(body.items, _ITEM_FIELDS)
 
 
 def _bulk_withhold(
